@@ -1,0 +1,65 @@
+# tug — build, test, demo, benchmarks. `make help` lists the targets.
+GO        ?= go
+TAGS      := exclude_graphdriver_btrfs
+PREFIX    ?= /usr/local
+VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
+COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) -X 'main.buildTime=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)'
+export PATH := $(PATH):/usr/local/go/bin
+export GOFLAGS := -buildvcs=false
+
+# The storage library re-executes this binary; without cgo that re-exec loops forever.
+ifeq ($(CGO_ENABLED),0)
+$(error tug must be built with cgo: unset CGO_ENABLED or set CGO_ENABLED=1)
+endif
+export CGO_ENABLED := 1
+
+.PHONY: all build test unit system demo bench completions docs install lint deps clean help
+
+all: build
+
+help:
+	@echo "targets: build test unit system demo bench completions install lint deps clean"
+
+build: bin/tug
+
+bin/tug: $(shell find cmd libpod rootless pkg -name '*.go' -o -name '*.c' -o -name '*.h' 2>/dev/null) go.mod go.sum
+	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o bin/tug ./cmd/tug
+
+# deps installs the Debian packages the build and the tests need (root only).
+deps:
+	@hack/install-deps.sh
+
+unit:
+	$(GO) test -tags $(TAGS) ./...
+
+system: build
+	$(GO) test -tags "$(TAGS) system" -count=1 -timeout 40m ./test/system/... $(SYSTEM_FLAGS)
+
+test: deps lint unit system
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags $(TAGS) ./...
+
+demo: deps build
+	@hack/demo.sh
+
+bench: deps build
+	@hack/bench/run.sh
+
+completions: build
+	@mkdir -p completions
+	bin/tug completion bash > completions/tug.bash
+	bin/tug completion zsh > completions/_tug
+	bin/tug completion fish > completions/tug.fish
+
+install: build
+	install -D -m 0755 bin/tug $(DESTDIR)$(PREFIX)/bin/tug
+	install -D -m 0755 contrib/docker $(DESTDIR)$(PREFIX)/bin/docker-tug
+	install -D -m 0644 completions/tug.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tug
+	install -D -m 0644 completions/_tug $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_tug
+	install -D -m 0644 completions/tug.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/tug.fish
+
+clean:
+	rm -rf bin

@@ -12,8 +12,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -24,12 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/tug-project/tug/test/testimages"
+	"github.com/tug-project/tug/test/testregistry"
 )
 
 // The unprivileged test user, created by the setup with sub-IDs.
@@ -108,19 +102,18 @@ func setup() (stops []func(), err error) {
 	// slirp4netns for the test user needs /dev/net/tun, as on an ordinary distribution.
 	os.Chmod("/dev/net/tun", 0o666)
 
-	stop, addr, err := startRegistry("plain", false)
+	plain, err := testregistry.Start(filepath.Join(baseDir, "registry-plain"), "", "")
 	if err != nil {
 		return nil, err
 	}
-	stops = append(stops, stop)
-	Registry = addr
-	stop, addr, err = startRegistry("auth", true)
+	stops = append(stops, plain.Stop)
+	auth, err := testregistry.Start(filepath.Join(baseDir, "registry-auth"), authUser, authPassword)
 	if err != nil {
 		return stops, err
 	}
-	stops = append(stops, stop)
-	AuthRegistry = addr
-	return stops, pushTestImages()
+	stops = append(stops, auth.Stop)
+	Registry, AuthRegistry = plain.Addr, auth.Addr
+	return stops, pushTestImages(plain, auth)
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {
@@ -164,71 +157,8 @@ func ensureTestUser() error {
 	return os.Chown(userRuntime, userUID, userGID)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// startRegistry runs docker-registry on a free 127.0.0.1 port with its
-// storage under baseDir, and waits until it answers.
-func startRegistry(label string, auth bool) (func(), string, error) {
-	dir := filepath.Join(baseDir, "registry-"+label)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, "", err
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", dir, addr)
-	if auth {
-		hash, err := bcrypt.GenerateFromPassword([]byte(authPassword), bcrypt.DefaultCost)
-		if err != nil {
-			return nil, "", err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(authUser+":"+string(hash)+"\n"), 0o644); err != nil {
-			return nil, "", err
-		}
-		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: tug-test\n    path: %s/htpasswd\n", dir)
-	}
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return nil, "", err
-	}
-	logFile, err := os.Create(filepath.Join(dir, "registry.log"))
-	if err != nil {
-		return nil, "", err
-	}
-	cmd := exec.Command("docker-registry", "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, "", fmt.Errorf("starting docker-registry (install the docker-registry package): %w", err)
-	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait(); logFile.Close() }
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			return stop, addr, nil
-		}
-		if time.Now().After(deadline) {
-			stop()
-			log, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
-			return nil, "", fmt.Errorf("docker-registry did not answer on %s: %v\n%s", addr, err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // pushTestImages fills both registries with the images of package testimages.
-func pushTestImages() error {
+func pushTestImages(regs ...*testregistry.Registry) error {
 	images, err := testimages.Images()
 	if err != nil {
 		return err
@@ -237,25 +167,14 @@ func pushTestImages() error {
 	if err != nil {
 		return err
 	}
-	for _, reg := range []struct {
-		addr string
-		auth authn.Authenticator
-	}{{Registry, authn.Anonymous}, {AuthRegistry, &authn.Basic{Username: authUser, Password: authPassword}}} {
+	for _, reg := range regs {
 		for n, img := range images {
-			ref, err := name.ParseReference(reg.addr+"/tug/"+n+":latest", name.Insecure)
-			if err != nil {
+			if err := reg.Push("tug/"+n+":latest", img); err != nil {
 				return err
 			}
-			if err := remote.Write(ref, img, remote.WithAuth(reg.auth)); err != nil {
-				return fmt.Errorf("pushing %s: %w", ref, err)
-			}
 		}
-		ref, err := name.ParseReference(reg.addr+"/tug/multiarch:latest", name.Insecure)
-		if err != nil {
+		if err := reg.PushIndex("tug/multiarch:latest", index); err != nil {
 			return err
-		}
-		if err := remote.WriteIndex(ref, index, remote.WithAuth(reg.auth)); err != nil {
-			return fmt.Errorf("pushing %s: %w", ref, err)
 		}
 	}
 	return nil

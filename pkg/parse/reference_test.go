@@ -3,6 +3,8 @@ package parse
 import (
 	"strings"
 	"testing"
+
+	"github.com/distribution/reference"
 )
 
 func TestParseReferenceNormalizesLikeDocker(t *testing.T) {
@@ -70,6 +72,34 @@ func FuzzParseReference(f *testing.F) {
 		fam, err := ParseReference(r.Familiar())
 		if err != nil || fam.String() != r.String() {
 			t.Fatalf("%q familiar %q does not round-trip: %v", s, r.Familiar(), err)
+		}
+	})
+}
+
+// FuzzReferenceMatchesDistribution checks the hand-written parser against
+// Docker's own (github.com/distribution/reference): both accept the same
+// strings and normalize them the same way.
+func FuzzReferenceMatchesDistribution(f *testing.F) {
+	for _, s := range []string{"alpine", "localhost:5000/a/b:c", "a@sha256:" + strings.Repeat("0", 64), "UP/x", "x:y:z", "[::1]:5000/x", "a__b", "a___b", "a--b", "Foo.com/x", "index.docker.io/x", "a.b/c:T_1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ours, err := ParseReference(s)
+		named, derr := reference.ParseNormalizedNamed(s)
+		if (err == nil) != (derr == nil) {
+			if err == nil && strings.HasPrefix(s, "sha256:") {
+				return
+			}
+			if derr == nil && strings.HasPrefix(s, "sha256:") {
+				return // we refuse image IDs as names on purpose
+			}
+			t.Fatalf("%q: ours err=%v, distribution err=%v", s, err, derr)
+		}
+		if err != nil {
+			return
+		}
+		if want := reference.TagNameOnly(named).String(); ours.String() != want {
+			t.Fatalf("%q: ours %q, distribution %q", s, ours.String(), want)
 		}
 	})
 }

@@ -1,0 +1,257 @@
+// Command bench times tug against the targets of its issues and, where
+// Podman is installed, against Podman in the same run, printing medians and
+// ratios. Run it as root through `make bench`. No thresholds fail anything:
+// the numbers are for people to read.
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/tug-project/tug/test/testimages"
+	"github.com/tug-project/tug/test/testregistry"
+)
+
+var (
+	tugBin  = flag.String("tug", "bin/tug", "tug binary to measure")
+	runs    = flag.Int("runs", 10, "measured runs per benchmark")
+	only    = flag.String("only", "", "run only benchmarks whose name contains this")
+	workDir string
+)
+
+// result is one line of the report.
+type result struct {
+	name        string
+	tug, podman time.Duration // medians; podman is 0 when not measured
+	target      string
+	note        string
+}
+
+func main() {
+	flag.Parse()
+	if os.Geteuid() != 0 {
+		fatalf("run the benchmarks as root (make bench)")
+	}
+	var err error
+	if *tugBin, err = filepath.Abs(*tugBin); err != nil {
+		fatalf("%v", err)
+	}
+	if workDir, err = os.MkdirTemp("", "tug-bench-"); err != nil {
+		fatalf("%v", err)
+	}
+	defer os.RemoveAll(workDir)
+	reg, err := testregistry.Start(filepath.Join(workDir, "registry"), "", "")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	defer reg.Stop()
+	if err := fillRegistry(reg); err != nil {
+		fatalf("%v", err)
+	}
+	_, podmanErr := exec.LookPath("podman")
+	hasPodman := podmanErr == nil
+
+	var results []result
+	for _, b := range benchmarks {
+		if *only != "" && !strings.Contains(b.name, *only) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "running %s...\n", b.name)
+		r, err := b.run(reg, hasPodman)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "  %s failed: %v\n", b.name, err)
+			r = result{name: b.name, note: "FAILED: " + firstLine(err.Error())}
+		}
+		r.name, r.target = b.name, b.target
+		results = append(results, r)
+	}
+	report(results, hasPodman)
+}
+
+type benchmark struct {
+	name, target string
+	run          func(reg *testregistry.Registry, podman bool) (result, error)
+}
+
+var benchmarks = []benchmark{
+	{"tug version", "< 10 ms", benchVersion},
+	{"tug images (50 images)", "< 20 ms", benchImages},
+	{"pull 100 MB, 3 layers", "<= 0.8x podman", benchPull},
+}
+
+func report(results []result, hasPodman bool) {
+	tw := tabwriter.NewWriter(os.Stdout, 4, 1, 2, ' ', 0)
+	fmt.Fprintln(tw, "BENCHMARK\tTUG (median)\tPODMAN (median)\tTUG/PODMAN\tTARGET\tNOTE")
+	for _, r := range results {
+		p, ratio := "-", "-"
+		if r.podman > 0 {
+			p = ms(r.podman)
+			ratio = fmt.Sprintf("%.2fx", float64(r.tug)/float64(r.podman))
+		} else if !hasPodman {
+			p = "not installed"
+		}
+		t := "-"
+		if r.tug > 0 {
+			t = ms(r.tug)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.name, t, p, ratio, r.target, r.note)
+	}
+	tw.Flush()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// timeRuns runs setup (untimed) then cmd, n times, and returns the median of cmd.
+func timeRuns(n int, setup func(i int) error, cmd func(i int) []string) (time.Duration, error) {
+	var times []time.Duration
+	for i := 0; i < n; i++ {
+		if setup != nil {
+			if err := setup(i); err != nil {
+				return 0, err
+			}
+		}
+		argv := cmd(i)
+		start := time.Now()
+		out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+		elapsed := time.Since(start)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
+		}
+		times = append(times, elapsed)
+	}
+	sort.Slice(times, func(a, b int) bool { return times[a] < times[b] })
+	return times[len(times)/2], nil
+}
+
+func tug(root string, args ...string) []string {
+	return append([]string{*tugBin, "--root", filepath.Join(root, "root"), "--runroot", filepath.Join(root, "run")}, args...)
+}
+
+func podman(root string, args ...string) []string {
+	return append([]string{"podman", "--root", filepath.Join(root, "root"), "--runroot", filepath.Join(root, "run"), "--storage-driver", "overlay"}, args...)
+}
+
+func run(argv []string) error {
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
+	}
+	return nil
+}
+
+func benchVersion(_ *testregistry.Registry, _ bool) (result, error) {
+	d, err := timeRuns(*runs*3, nil, func(int) []string { return []string{*tugBin, "version"} })
+	return result{tug: d}, err
+}
+
+const imageCount = 50
+
+func benchImages(reg *testregistry.Registry, hasPodman bool) (result, error) {
+	root := filepath.Join(workDir, "images")
+	for i := 0; i < imageCount; i++ {
+		if err := run(tug(root, "pull", "-q", fmt.Sprintf("%s/bench/small%d:latest", reg.Addr, i))); err != nil {
+			return result{}, err
+		}
+	}
+	var r result
+	var err error
+	if r.tug, err = timeRuns(*runs*2, nil, func(int) []string { return tug(root, "images") }); err != nil {
+		return r, err
+	}
+	if hasPodman {
+		proot := filepath.Join(workDir, "images-podman")
+		for i := 0; i < imageCount; i++ {
+			if err := run(podman(proot, "pull", "-q", "--tls-verify=false", fmt.Sprintf("%s/bench/small%d:latest", reg.Addr, i))); err != nil {
+				return r, err
+			}
+		}
+		if r.podman, err = timeRuns(*runs*2, nil, func(int) []string { return podman(proot, "images") }); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+func benchPull(reg *testregistry.Registry, hasPodman bool) (result, error) {
+	ref := reg.Addr + "/bench/big:latest"
+	fresh := func(dir string) func(int) error {
+		return func(i int) error {
+			p := filepath.Join(workDir, dir)
+			exec.Command("sh", "-c", "grep -o ' "+p+"[^ ]*' /proc/self/mounts | xargs -r -n1 umount -l").Run()
+			return os.RemoveAll(p)
+		}
+	}
+	var r result
+	var err error
+	n := max(*runs/2, 3)
+	if r.tug, err = timeRuns(n, fresh("pull-tug"), func(int) []string { return tug(filepath.Join(workDir, "pull-tug"), "pull", "-q", ref) }); err != nil {
+		return r, err
+	}
+	if hasPodman {
+		if r.podman, err = timeRuns(n, fresh("pull-podman"), func(int) []string {
+			return podman(filepath.Join(workDir, "pull-podman"), "pull", "-q", "--tls-verify=false", ref)
+		}); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// fillRegistry pushes 50 small distinct images and one ~100 MB image of 3
+// incompressible layers.
+func fillRegistry(reg *testregistry.Registry) error {
+	base, err := testimages.Busybox()
+	if err != nil {
+		return err
+	}
+	for i := 0; i < imageCount; i++ {
+		l, err := testimages.Layer([]testimages.File{{Name: "bench-id", Mode: 0o644, Body: []byte(fmt.Sprint(i))}})
+		if err != nil {
+			return err
+		}
+		img, err := mutate.AppendLayers(base, l)
+		if err != nil {
+			return err
+		}
+		if err := reg.Push(fmt.Sprintf("bench/small%d:latest", i), img); err != nil {
+			return err
+		}
+	}
+	var img v1.Image = base
+	for i := 0; i < 3; i++ {
+		body := make([]byte, 33<<20)
+		rand.Read(body)
+		l, err := testimages.Layer([]testimages.File{{Name: fmt.Sprintf("blob%d", i), Mode: 0o644, Body: body}})
+		if err != nil {
+			return err
+		}
+		if img, err = mutate.AppendLayers(img, l); err != nil {
+			return err
+		}
+	}
+	return reg.Push("bench/big:latest", img)
+}
+
+func firstLine(s string) string {
+	if i := bytes.IndexByte([]byte(s), '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func fatalf(f string, a ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+f+"\n", a...)
+	os.Exit(1)
+}

@@ -41,6 +41,10 @@ func group(name string) *cobra.Command {
 	return g
 }
 
+// shortcuts maps a top-level shortcut to the management command it repeats
+// ("images" -> "image ls"), so both share one man page.
+var shortcuts = map[string]string{}
+
 // register adds a command built by mk under group as sub (with aliases) and,
 // when top is non-empty, at the top level as top: register("image", "ls",
 // "images", newImages, "list") gives both `tug image ls` and `tug images`.
@@ -52,6 +56,9 @@ func register(groupName, sub, top string, mk func() *cobra.Command, aliases ...s
 		group(groupName).AddCommand(c)
 	}
 	if top != "" {
+		if groupName != "" {
+			shortcuts[top] = groupName + " " + sub
+		}
 		c := mk()
 		c.Use = replaceUseName(c.Use, top)
 		c.Aliases = nil

@@ -50,10 +50,13 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec *specgen.Spec, img *
 	}
 	c.State = ContainerState{Status: StatusCreated}
 
+	trace("create: begin")
 	if err := r.insertContainer(c); err != nil {
 		return nil, err
 	}
+	trace("create: row inserted")
 	store, err := r.Store()
+	trace("create: store opened")
 	if err == nil {
 		_, err = store.CreateContainer(c.ID, nil, img.ID, "", `{"tug":true}`, &storage.ContainerOptions{Volatile: spec.AutoRemove})
 	}
@@ -61,6 +64,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec *specgen.Spec, img *
 		r.deleteContainerRow(c.ID)
 		return nil, fmt.Errorf("creating the container's storage: %w", err)
 	}
+	trace("create: storage container")
 	r.writeEvent(c, "create", nil)
 	return c, nil
 }

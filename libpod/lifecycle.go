@@ -319,6 +319,8 @@ func (c *Container) Remove(force bool) error {
 // removeLocked deletes everything of a stopped container, in an order that
 // a crash can resume: the row says "removing" first and goes last.
 func (c *Container) removeLocked() error {
+	trace("remove: begin")
+	defer trace("remove: end")
 	r := c.rt
 	c.State.Status = StatusRemoving
 	if err := c.saveState(); err != nil {

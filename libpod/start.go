@@ -77,6 +77,7 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 	if err != nil {
 		return nil, err
 	}
+	trace("start: store open")
 	netMode, netNS, shareFrom, err := c.network()
 	if err != nil {
 		return nil, err
@@ -95,6 +96,7 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		}
 		return nil, fmt.Errorf("mounting the container's root filesystem: %w", err)
 	}
+	trace("start: mounted")
 	unmount := func() { store.Unmount(c.ID, true) }
 	runDir, dataDir := c.RunDir(), c.DataDir()
 	for _, d := range []string{runDir, dataDir} {
@@ -109,6 +111,7 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		unmount()
 		return nil, &StartError{Code: 125, Err: err}
 	}
+	trace("start: spec")
 	run := c.State.Run + 1
 	mcfg := monitor.Config{
 		ID:        c.ID,
@@ -138,7 +141,9 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		unmount()
 		return nil, err
 	}
+	trace("start: files written")
 	ready, mpid, sess, err := spawnMonitor(runDir, opts.Attach)
+	trace("start: monitor ready")
 	if err == nil && ready.Error != "" {
 		err = &StartError{Code: ready.ExitCode, Err: errors.New(ready.Error)}
 	}
@@ -171,6 +176,7 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 	if err := c.saveState(); err != nil {
 		return sess, err
 	}
+	trace("start: state saved")
 	return sess, nil
 }
 

@@ -100,6 +100,7 @@ func runAttached(ctx context.Context, ctr *libpod.Container, fg foreground) erro
 		streams.Stderr = nil
 	}
 	code, err := sess.Pump(streams)
+	libpod.Trace("exit received")
 	if errors.Is(err, libpod.ErrDetached) {
 		sess.Close()
 		return nil

@@ -5,8 +5,12 @@ package oci
 
 import (
 	"fmt"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/moby/sys/capability"
 
 	"github.com/moby/profiles/seccomp"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -85,7 +89,7 @@ func Spec(o SpecOptions) (*rspec.Spec, error) {
 	for _, u := range o.Ulimits {
 		g.AddProcessRlimits(u.RlimitType(), uint64(u.Hard), uint64(u.Soft))
 	}
-	setCapabilities(g.Config.Process, o.Caps, o.UID)
+	setCapabilities(g.Config.Process, boundedCaps(o.Caps), o.UID)
 	if err := g.SetLinuxRootPropagation("rprivate"); err != nil {
 		return nil, err
 	}
@@ -169,6 +173,33 @@ func setCapabilities(p *rspec.Process, caps []string, uid uint32) {
 		c.Permitted = append([]string(nil), caps...)
 	}
 	p.Capabilities = c
+}
+
+// boundedCaps drops the capabilities tug itself does not have (its
+// bounding set): a container cannot get more, and asking fails the start.
+func boundedCaps(caps []string) []string {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return caps
+	}
+	var bnd uint64
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			bnd, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	known := map[string]int{}
+	for _, c := range capability.ListKnown() {
+		known["CAP_"+strings.ToUpper(c.String())] = int(c)
+	}
+	out := caps[:0:0]
+	for _, c := range caps {
+		if n, ok := known[c]; ok && bnd&(1<<uint(n)) == 0 {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func defaultMounts(o SpecOptions) []rspec.Mount {

@@ -46,6 +46,15 @@ func Enter(runRoot string) error {
 	if err := os.MkdirAll(runRoot, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", runRoot, err)
 	}
+	// Another user's directory (say a planted /tmp/tug-run-UID) could feed
+	// us their pid file.
+	var st syscall.Stat_t
+	if err := syscall.Stat(runRoot, &st); err != nil {
+		return err
+	}
+	if int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("the runroot %s belongs to user %d, not to you (%d): choose another with --runroot", runRoot, st.Uid, os.Geteuid())
+	}
 	lock, err := os.OpenFile(filepath.Join(runRoot, "pause.lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err

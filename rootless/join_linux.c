@@ -176,13 +176,21 @@ fail:
   return NULL;
 }
 
-static int read_small_file(const char *path, char *buf, size_t len)
+// read_small_file reads path; with owner >= 0 only if that user owns it.
+static int read_small_file(const char *path, char *buf, size_t len, long owner)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
   ssize_t r;
 
   if (fd < 0)
     return -1;
+  if (owner >= 0 && (fstat(fd, &st) < 0 || (long) st.st_uid != owner))
+    {
+      close(fd);
+      errno = EPERM;
+      return -1;
+    }
   do
     r = read(fd, buf, len - 1);
   while (r < 0 && errno == EINTR);
@@ -193,18 +201,22 @@ static int read_small_file(const char *path, char *buf, size_t len)
   return 0;
 }
 
-// start_time is field 22 of /proc/PID/stat: with the PID it names one process
-// for the life of the machine, so a reused PID never passes for the pause.
-static int start_time(long pid, unsigned long long *out)
+// A pause process is told from a later process that got its PID by its
+// name (comm, field 2 of /proc/PID/stat) and its start time (field 22): with
+// the PID, they name one process for the life of the machine.
+static int pause_start_time(long pid, unsigned long long *out)
 {
-  char path[64], buf[1024], *p;
+  char path[64], buf[1024], *open_paren, *p;
   int field;
 
   snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  if (read_small_file(path, buf, sizeof buf) < 0)
+  if (read_small_file(path, buf, sizeof buf, -1) < 0)
     return -1;
-  p = strrchr(buf, ')'); // the command name may hold spaces and parentheses
-  if (p == NULL)
+  open_paren = strchr(buf, '(');
+  p = strrchr(buf, ')'); // the name may hold spaces and parentheses
+  if (open_paren == NULL || p == NULL || p < open_paren)
+    return -1;
+  if ((size_t) (p - open_paren - 1) != strlen(PAUSE_NAME) || strncmp(open_paren + 1, PAUSE_NAME, strlen(PAUSE_NAME)) != 0)
     return -1;
   p++;
   for (field = 2; field < 21; field++)
@@ -258,7 +270,7 @@ static void try_join(const char *pidfile, int required)
   uid_t uid = geteuid();
   gid_t gid = getegid();
 
-  if (read_small_file(pidfile, buf, sizeof buf) < 0)
+  if (read_small_file(pidfile, buf, sizeof buf, (long) uid) < 0)
     { join_failed(required, "reading %s: %s", pidfile); return; }
   if (sscanf(buf, "%ld %llu %llu %llu %d", &pid, &start, &userns, &mntns, &single) != 5 || pid <= 0)
     {
@@ -274,9 +286,9 @@ static void try_join(const char *pidfile, int required)
       close(ufd);
       { join_failed(required, "pause process of %s: %s", pidfile); return; }
     }
-  // Checked after the namespaces are open: if the PID still names the process
-  // that started at start, it was alive when they were opened.
-  if (start_time(pid, &now) < 0 || now != start)
+  // Checked after the namespaces are open: if the PID still names the pause
+  // process that started at start, it was alive when they were opened.
+  if (pause_start_time(pid, &now) < 0 || now != start)
     {
       close(ufd);
       close(mfd);
@@ -324,9 +336,17 @@ static void run_pause(void)
 {
   static const int ignored[] = {SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU, 0};
   struct sigaction sa;
+  struct stat st3, st4;
   char c;
   pid_t pid;
   int i;
+
+  // Only tug starts this mode, with two pipes: never write to anything else.
+  if (fstat(3, &st3) < 0 || fstat(4, &st4) < 0 || !S_ISFIFO(st3.st_mode) || !S_ISFIFO(st4.st_mode))
+    {
+      fprintf(stderr, "Error: %s is set: this process is not a pause process started by tug\n", TUG_PAUSE_ENV);
+      _exit(125);
+    }
 
   if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
     {
@@ -354,7 +374,7 @@ static void run_pause(void)
   sa.sa_handler = SIG_IGN;
   for (i = 0; ignored[i]; i++)
     sigaction(ignored[i], &sa, NULL);
-  prctl(PR_SET_NAME, "tug-pause", 0, 0, 0);
+  prctl(PR_SET_NAME, PAUSE_NAME, 0, 0, 0);
   if (chdir("/") < 0)
     _exit(1);
   for (;;)

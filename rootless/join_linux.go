@@ -17,6 +17,7 @@ import (
 const (
 	joinEnv      = C.TUG_JOIN_ENV
 	pauseModeEnv = C.TUG_PAUSE_ENV
+	pauseName    = C.PAUSE_NAME
 	// attemptEnv counts Enter's re-executions, so a join that keeps failing
 	// ends in an error instead of a loop.
 	attemptEnv = "_TUG_ROOTLESS_ATTEMPT"
@@ -27,8 +28,12 @@ const (
 // and its children know they are inside.
 func init() {
 	if C.tug_joined != 0 {
-		os.Setenv(uidEnv, strconv.Itoa(int(C.tug_joined_uid)))
-		os.Setenv(gidEnv, strconv.Itoa(int(C.tug_joined_gid)))
+		uid, gid := strconv.Itoa(int(C.tug_joined_uid)), strconv.Itoa(int(C.tug_joined_gid))
+		os.Setenv(uidEnv, uid)
+		os.Setenv(gidEnv, gid)
+		os.Setenv(containersUsernsEnv, "done")
+		os.Setenv(containersUIDEnv, uid)
+		os.Setenv(containersGIDEnv, gid)
 		os.Setenv(pauseEnv, C.GoString(C.tug_joined_pidfile()))
 		if C.tug_joined_single != 0 {
 			os.Setenv(singleIDEnv, "1")

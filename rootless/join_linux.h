@@ -5,6 +5,7 @@
 
 // Environment variables of the protocol between Go and the constructor.
 #define TUG_PAUSE_ENV "_TUG_PAUSE"       // run as the pause process
+#define PAUSE_NAME "tug-pause"           // its process name (comm)
 #define TUG_JOIN_ENV "_TUG_ROOTLESS_JOIN" // join the pause process of this pid file
 
 extern int tug_joined;

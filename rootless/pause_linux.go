@@ -31,7 +31,7 @@ func startPause(runRoot string, m idMaps) (pauseInfo, error) {
 	cmd := &exec.Cmd{
 		Path: "/proc/self/exe",
 		// The runroot in its command line tells in ps which one it holds.
-		Args:        []string{"tug-pause", runRoot},
+		Args:        []string{pauseName, runRoot},
 		Env:         []string{pauseModeEnv + "=1"},
 		Dir:         "/",
 		ExtraFiles:  []*os.File{childOut, childIn}, // fds 3 and 4
@@ -72,7 +72,7 @@ func startPause(runRoot string, m idMaps) (pauseInfo, error) {
 	}
 	cmd.Wait()
 	info := pauseInfo{PID: pid, SingleID: m.single()}
-	if info.StartTime, err = processStartTime(pid); err != nil {
+	if _, info.StartTime, err = processIdentity(pid); err != nil {
 		return pauseInfo{}, fmt.Errorf("the pause process died at start: %w", err)
 	}
 	if info.UserNS, err = nsInode(pid, "user"); err == nil {

@@ -80,10 +80,10 @@ func writePauseInfo(path string, p pauseInfo) error {
 }
 
 // alive reports whether p still names a live pause process: the PID is the
-// same process (start time) and holds the same namespaces.
+// same process (name and start time) and holds the same namespaces.
 func (p pauseInfo) alive() bool {
-	start, err := processStartTime(p.PID)
-	if err != nil || start != p.StartTime {
+	name, start, err := processIdentity(p.PID)
+	if err != nil || name != pauseName || start != p.StartTime {
 		return false
 	}
 	u, err1 := nsInode(p.PID, "user")
@@ -91,26 +91,30 @@ func (p pauseInfo) alive() bool {
 	return err1 == nil && err2 == nil && u == p.UserNS && m == p.MntNS
 }
 
-func processStartTime(pid int) (uint64, error) {
+// processIdentity is the name and start time of process pid, which with
+// the PID name one process for the life of the machine.
+func processIdentity(pid int) (name string, start uint64, err error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return "", 0, err
 	}
-	return parseStartTime(string(data))
+	return parseStat(string(data))
 }
 
-// parseStartTime takes field 22 of /proc/PID/stat. The command name (field
-// 2) is in parentheses and may hold spaces or parentheses itself.
-func parseStartTime(stat string) (uint64, error) {
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("malformed /proc stat: %q", stat)
+// parseStat takes fields 2 (the name) and 22 (the start time) of
+// /proc/PID/stat. The name is in parentheses and may hold spaces or
+// parentheses itself.
+func parseStat(stat string) (name string, start uint64, err error) {
+	i, j := strings.IndexByte(stat, '('), strings.LastIndexByte(stat, ')')
+	if i < 0 || j < i {
+		return "", 0, fmt.Errorf("malformed /proc stat: %q", stat)
 	}
-	f := strings.Fields(stat[i+1:])
+	f := strings.Fields(stat[j+1:])
 	if len(f) < 20 {
-		return 0, fmt.Errorf("malformed /proc stat: %q", stat)
+		return "", 0, fmt.Errorf("malformed /proc stat: %q", stat)
 	}
-	return strconv.ParseUint(f[19], 10, 64)
+	start, err = strconv.ParseUint(f[19], 10, 64)
+	return stat[i+1 : j], start, err
 }
 
 func nsInode(pid int, ns string) (uint64, error) {

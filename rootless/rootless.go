@@ -28,7 +28,15 @@ const (
 	pauseEnv = "_TUG_ROOTLESS_PAUSE"
 	// singleIDEnv is set when the user has no sub-IDs and only their own ID is mapped.
 	singleIDEnv = "_TUG_ROOTLESS_SINGLE_ID"
+
+	// The same facts for the storage library (go.podman.io/storage/pkg/unshare),
+	// which would otherwise take uid 0 inside for the user's own ID.
+	containersUsernsEnv = "_CONTAINERS_USERNS_CONFIGURED"
+	containersUIDEnv    = "_CONTAINERS_ROOTLESS_UID"
+	containersGIDEnv    = "_CONTAINERS_ROOTLESS_GID"
 )
+
+var markers = []string{uidEnv, gidEnv, pauseEnv, singleIDEnv, containersUsernsEnv, containersUIDEnv, containersGIDEnv}
 
 // IsRootless reports whether tug works for an unprivileged user, whether or
 // not it has entered the user namespace yet.
@@ -72,7 +80,7 @@ func MarkerEnv() []string {
 }
 
 func isMarker(kv string) bool {
-	for _, name := range []string{uidEnv, gidEnv, pauseEnv, singleIDEnv} {
+	for _, name := range markers {
 		if strings.HasPrefix(kv, name+"=") {
 			return true
 		}
@@ -81,7 +89,7 @@ func isMarker(kv string) bool {
 }
 
 func clearMarkers() {
-	for _, name := range []string{uidEnv, gidEnv, pauseEnv, singleIDEnv} {
+	for _, name := range markers {
 		os.Unsetenv(name)
 	}
 }

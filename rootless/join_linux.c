@@ -271,20 +271,28 @@ static void try_join(const char *pidfile, int required)
   gid_t gid = getegid();
 
   if (read_small_file(pidfile, buf, sizeof buf, (long) uid) < 0)
-    { join_failed(required, "reading %s: %s", pidfile); return; }
+    {
+      join_failed(required, "reading %s: %s", pidfile);
+      return;
+    }
   if (sscanf(buf, "%ld %llu %llu %llu %d", &pid, &start, &userns, &mntns, &single) != 5 || pid <= 0)
     {
       errno = EINVAL;
-      { join_failed(required, "malformed pid file %s: %s", pidfile); return; }
+      join_failed(required, "malformed pid file %s: %s", pidfile);
+      return;
     }
   ufd = open_ns(pid, "user", userns);
   if (ufd < 0)
-    { join_failed(required, "pause process of %s: %s", pidfile); return; }
+    {
+      join_failed(required, "pause process of %s: %s", pidfile);
+      return;
+    }
   mfd = open_ns(pid, "mnt", mntns);
   if (mfd < 0)
     {
       close(ufd);
-      { join_failed(required, "pause process of %s: %s", pidfile); return; }
+      join_failed(required, "pause process of %s: %s", pidfile);
+      return;
     }
   // Checked after the namespaces are open: if the PID still names the pause
   // process that started at start, it was alive when they were opened.
@@ -293,7 +301,8 @@ static void try_join(const char *pidfile, int required)
       close(ufd);
       close(mfd);
       errno = ESRCH;
-      { join_failed(required, "pause process of %s: %s", pidfile); return; }
+      join_failed(required, "pause process of %s: %s", pidfile);
+      return;
     }
   cwd = getcwd(NULL, 0);
   if (cwd == NULL)
@@ -303,7 +312,8 @@ static void try_join(const char *pidfile, int required)
       free(cwd);
       close(ufd);
       close(mfd);
-      { join_failed(required, "setns into the user namespace of %s: %s", pidfile); return; }
+      join_failed(required, "setns into the user namespace of %s: %s", pidfile);
+      return;
     }
   // From here on the process is half inside: no way back, so errors are fatal.
   if (setns(mfd, CLONE_NEWNS) < 0)
@@ -348,6 +358,9 @@ static void run_pause(void)
       _exit(125);
     }
 
+  // Named before the fork: the name is part of how callers know the pause,
+  // so the pause must have it from its first instant.
+  prctl(PR_SET_NAME, PAUSE_NAME, 0, 0, 0);
   if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
     {
       dprintf(3, "Eunshare: %s", strerror(errno));
@@ -374,7 +387,6 @@ static void run_pause(void)
   sa.sa_handler = SIG_IGN;
   for (i = 0; ignored[i]; i++)
     sigaction(ignored[i], &sa, NULL);
-  prctl(PR_SET_NAME, PAUSE_NAME, 0, 0, 0);
   if (chdir("/") < 0)
     _exit(1);
   for (;;)

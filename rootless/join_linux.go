@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -34,7 +35,13 @@ func init() {
 		os.Setenv(containersUsernsEnv, "done")
 		os.Setenv(containersUIDEnv, uid)
 		os.Setenv(containersGIDEnv, gid)
-		os.Setenv(pauseEnv, C.GoString(C.tug_joined_pidfile()))
+		// Absolute, for children that work elsewhere (the C side saw the
+		// same working directory as Go does now).
+		pidFile, err := filepath.Abs(C.GoString(C.tug_joined_pidfile()))
+		if err != nil {
+			pidFile = C.GoString(C.tug_joined_pidfile())
+		}
+		os.Setenv(pauseEnv, pidFile)
 		if C.tug_joined_single != 0 {
 			os.Setenv(singleIDEnv, "1")
 		} else {

@@ -72,8 +72,10 @@ func startPause(runRoot string, m idMaps) (pauseInfo, error) {
 	}
 	cmd.Wait()
 	info := pauseInfo{PID: pid, SingleID: m.single()}
-	if _, info.StartTime, err = processIdentity(pid); err != nil {
-		return pauseInfo{}, fmt.Errorf("the pause process died at start: %w", err)
+	var name string
+	if name, info.StartTime, err = processIdentity(pid); err != nil || name != pauseName {
+		syscall.Kill(pid, syscall.SIGKILL)
+		return pauseInfo{}, fmt.Errorf("the pause process died at start (%q): %v", name, err)
 	}
 	if info.UserNS, err = nsInode(pid, "user"); err == nil {
 		info.MntNS, err = nsInode(pid, "mnt")

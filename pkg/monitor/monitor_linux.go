@@ -37,7 +37,16 @@ func Command(runDir string) *exec.Cmd {
 	return cmd
 }
 
+var traceOn = os.Getenv("TUG_TRACE") != ""
+
+func trace(what string) {
+	if traceOn {
+		fmt.Fprintf(os.Stderr, "%.2f monitor: %s\n", float64(time.Now().UnixMicro()%100000000)/1000, what)
+	}
+}
+
 func main() {
+	trace("main")
 	// The monitor idles for the container's lifetime: keep its heap small.
 	debug.SetGCPercent(20)
 	if err := run(os.Args[1]); err != nil {
@@ -97,6 +106,7 @@ func run(runDir string) error {
 		ready(Ready{Error: err.Error(), ExitCode: code})
 		return nil
 	}
+	trace("executed")
 	ready(Ready{Pid: proc.Pid, StartedAt: time.Now().UTC()})
 	debug.FreeOSMemory()
 
@@ -175,7 +185,9 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 		}
 	}
 	rt := oci.Runtime{Root: m.cfg.StateRoot, Rootless: m.cfg.Rootless}
+	trace("spec read")
 	proc, err := rt.Create(m.cfg.ID, &spec, stdio)
+	trace("created")
 	for _, f := range closeAfter {
 		f.Close()
 	}
@@ -203,6 +215,7 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 			return fail(err)
 		}
 	}
+	trace("network up")
 	if err := proc.Exec(); err != nil {
 		if slirp != nil {
 			slirp.stop()

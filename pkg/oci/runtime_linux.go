@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	// Without it the cgroup manager cannot apply device rules, and rootless
 	// runs fail with "cannot set devices limit".
@@ -79,10 +80,9 @@ func (r Runtime) Create(id string, spec *rspec.Spec, stdio Stdio) (*Process, err
 	if err != nil {
 		return nil, &StartError{Code: 125, Err: fmt.Errorf("container configuration: %w", err)}
 	}
-	if r.Rootless {
-		cfg.Cgroups.Resources.SkipDevices = true
-	}
+	trace("libcontainer config")
 	c, err := libcontainer.Create(r.Root, id, cfg)
+	trace("libcontainer create")
 	if err != nil {
 		return nil, &StartError{Code: 125, Err: fmt.Errorf("creating container: %w", err)}
 	}
@@ -180,6 +180,14 @@ func (r Runtime) Destroy(id string) error {
 		c.Signal(unix.SIGKILL)
 	}
 	return c.Destroy()
+}
+
+var traceOn = os.Getenv("TUG_TRACE") != ""
+
+func trace(what string) {
+	if traceOn {
+		fmt.Fprintf(os.Stderr, "%.2f oci: %s\n", float64(time.Now().UnixMicro()%100000000)/1000, what)
+	}
 }
 
 func newProcess(p *rspec.Process) *libcontainer.Process {

@@ -24,8 +24,8 @@ var logOptKeys = map[string][]string{
 type LogConfig struct {
 	Driver  string            `json:"Type"`
 	Options map[string]string `json:"Config"`
-	MaxSize int64             `json:"-"` // bytes, 0 = unlimited
-	MaxFile int               `json:"-"` // files kept, >= 1
+	MaxSize int64             `json:"maxSize,omitempty"` // bytes, 0 = unlimited
+	MaxFile int               `json:"maxFile,omitempty"` // files kept, >= 1
 }
 
 // ParseLogConfig checks a driver and its KEY=VALUE options as Docker does.

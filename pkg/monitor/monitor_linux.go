@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -108,7 +109,15 @@ func run(runDir string) error {
 	}
 	trace("executed")
 	ready(Ready{Pid: proc.Pid, StartedAt: time.Now().UTC()})
-	debug.FreeOSMemory()
+	trimMemory()
+	if traceOn {
+		st, _ := os.ReadFile("/proc/self/status")
+		for _, l := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(l, "Rss") {
+				trace(l)
+			}
+		}
+	}
 
 	code := proc.Wait()
 	finished := time.Now().UTC()

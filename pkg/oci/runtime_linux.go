@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -71,6 +72,7 @@ func startError(err error) *StartError {
 // but not yet executed (so that its network can be configured first); Exec
 // runs it. On error nothing is left behind.
 func (r Runtime) Create(id string, spec *rspec.Spec, stdio Stdio) (*Process, error) {
+	early := earlySeccomp(spec, filepath.Join(r.Root, ".seccomp"))
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName:      id,
 		Spec:            spec,
@@ -83,6 +85,12 @@ func (r Runtime) Create(id string, spec *rspec.Spec, stdio Stdio) (*Process, err
 	trace("libcontainer config")
 	c, err := libcontainer.Create(r.Root, id, cfg)
 	trace("libcontainer create")
+	if early != nil {
+		if err := os.WriteFile(filepath.Join(r.Root, id, EarlySeccompFile), early, 0o600); err != nil {
+			c.Destroy()
+			return nil, &StartError{Code: 125, Err: fmt.Errorf("writing the seccomp filter: %w", err)}
+		}
+	}
 	if err != nil {
 		return nil, &StartError{Code: 125, Err: fmt.Errorf("creating container: %w", err)}
 	}

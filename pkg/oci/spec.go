@@ -155,12 +155,28 @@ func Spec(o SpecOptions) (*rspec.Spec, error) {
 		if spec.Linux.Seccomp, err = seccomp.GetDefaultProfile(spec); err != nil {
 			return nil, fmt.Errorf("loading the default seccomp profile: %w", err)
 		}
+		spec.Linux.Seccomp.Architectures = withoutX32(spec.Linux.Seccomp.Architectures)
 	default:
 		if spec.Linux.Seccomp, err = seccomp.LoadProfile(o.Seccomp, spec); err != nil {
 			return nil, fmt.Errorf("loading the seccomp profile: %w", err)
 		}
 	}
 	return spec, nil
+}
+
+// withoutX32 drops the x32 ABI from the default profile's architectures.
+// Compiling its rules is three quarters of the filter's cost (~18 ms of
+// every start), and without it x32 system calls are refused outright
+// (libseccomp's bad-architecture action) rather than filtered: stricter
+// than Docker, for an ABI no image uses. i386 binaries still run.
+func withoutX32(arches []rspec.Arch) []rspec.Arch {
+	out := arches[:0:0]
+	for _, a := range arches {
+		if a != rspec.ArchX32 {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // setCapabilities sets Docker's way: bounding = the set; effective and

@@ -300,6 +300,9 @@ func (c *Container) networkSettings(mode string) InspectNetworkSettings {
 		sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", c.ID, c.State.Run)))
 		ns.SandboxID = hex.EncodeToString(sum[:])
 		ns.SandboxKey = fmt.Sprintf("/proc/%d/ns/net", c.State.Pid)
+		if mode == "slirp4netns" {
+			ns.SandboxKey = filepath.Join(c.RunDir(), "netns")
+		}
 	}
 	ep := &InspectEndpoint{DNSNames: nil}
 	if mode == "slirp4netns" {

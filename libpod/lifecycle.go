@@ -335,7 +335,7 @@ func (c *Container) removeLocked() error {
 	} else {
 		return err
 	}
-	os.RemoveAll(c.RunDir())
+	c.releaseRunDir()
 	os.RemoveAll(c.DataDir())
 	if err := r.deleteContainerRow(c.ID); err != nil {
 		return err
@@ -394,8 +394,15 @@ func (c *Container) Cleanup(run int) error {
 		}
 	}
 	// The exit is in the DB now; the run directory has served.
-	os.RemoveAll(c.RunDir())
+	c.releaseRunDir()
 	return nil
+}
+
+// releaseRunDir removes the run directory, with the network namespace a
+// killed monitor may have left pinned in it.
+func (c *Container) releaseRunDir() {
+	unix.Unmount(filepath.Join(c.RunDir(), monitor.NetNSFile), unix.MNT_DETACH)
+	os.RemoveAll(c.RunDir())
 }
 
 // Restart stops (if running) and starts the container again.

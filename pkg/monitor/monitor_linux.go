@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -126,12 +127,17 @@ func run(runDir string) error {
 	writeExitFile(exit)
 	proc.Destroy()
 	if slirp != nil {
-		slirp.stop()
+		// Tell slirp4netns to go, but do not keep the client waiting for it.
+		slirp.exitFd.Close()
+		defer slirp.stop()
 	}
 	m.logw.Close()
 	m.finish(exit)
 	if m.cleaned || len(m.cfg.Cleanup) == 0 {
 		return nil
+	}
+	if slirp != nil {
+		slirp.stop()
 	}
 	// Become the cleanup: same PID, nothing of the monitor kept in memory.
 	return syscall.Exec("/proc/self/exe", m.cfg.Cleanup, os.Environ())
@@ -193,10 +199,31 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 			closeAfter = append(closeAfter, inR)
 		}
 	}
+	// The user-mode network comes up while the container is being created:
+	// its namespace is made first, slirp4netns configures it meanwhile.
+	var slirp *slirpProc
+	if m.cfg.Slirp != nil {
+		nsPath := filepath.Join(runDir, NetNSFile)
+		if err := createNetNS(nsPath); err != nil {
+			return nil, nil, nil, fmt.Errorf("creating the network namespace: %w", err)
+		}
+		for i, ns := range spec.Linux.Namespaces {
+			if ns.Type == rspec.NetworkNamespace && ns.Path == "" {
+				spec.Linux.Namespaces[i].Path = nsPath
+			}
+		}
+		if slirp, err = startSlirp(m.cfg.Slirp, nsPath); err != nil {
+			removeNetNS(nsPath)
+			return nil, nil, nil, err
+		}
+	}
 	rt := oci.Runtime{Root: m.cfg.StateRoot, Rootless: m.cfg.Rootless}
 	trace("spec read")
 	proc, err := rt.Create(m.cfg.ID, &spec, stdio)
 	trace("created")
+	if err != nil && slirp != nil {
+		slirp.stop()
+	}
 	for _, f := range closeAfter {
 		f.Close()
 	}
@@ -204,6 +231,9 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 		return nil, nil, nil, err
 	}
 	fail := func(err error) (*oci.Process, *slirpProc, *sync.WaitGroup, error) {
+		if slirp != nil {
+			slirp.stop()
+		}
 		proc.Destroy()
 		return nil, nil, nil, err
 	}
@@ -218,17 +248,13 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 			m.stdin = master
 		}
 	}
-	var slirp *slirpProc
-	if m.cfg.Slirp != nil {
-		if slirp, err = startSlirp(m.cfg.Slirp, proc.Pid); err != nil {
+	if slirp != nil {
+		if err := slirp.ready(); err != nil {
 			return fail(err)
 		}
 	}
 	trace("network up")
 	if err := proc.Exec(); err != nil {
-		if slirp != nil {
-			slirp.stop()
-		}
 		return fail(err)
 	}
 
@@ -394,13 +420,16 @@ func setSize(f *os.File, rows, cols uint16) {
 
 // slirpProc is the slirp4netns serving a container's network namespace.
 type slirpProc struct {
-	cmd    *exec.Cmd
-	exitFd *os.File
+	cmd     *exec.Cmd
+	exitFd  *os.File
+	readyR  *os.File
+	nsPath  string
+	stopped bool
 }
 
-// startSlirp runs slirp4netns on the network namespace of pid and waits
-// until eth0 is configured (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3).
-func startSlirp(s *Slirp, pid int) (*slirpProc, error) {
+// startSlirp starts slirp4netns on the network namespace at nsPath; ready
+// waits until eth0 is configured (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3).
+func startSlirp(s *Slirp, nsPath string) (*slirpProc, error) {
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -409,11 +438,11 @@ func startSlirp(s *Slirp, pid int) (*slirpProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"--configure", "--mtu=" + strconv.Itoa(s.MTU), "--ready-fd=3", "--exit-fd=4"}
+	args := []string{"--configure", "--mtu=" + strconv.Itoa(s.MTU), "--ready-fd=3", "--exit-fd=4", "--netns-type=path"}
 	if !s.AllowHostLoopback {
 		args = append(args, "--disable-host-loopback")
 	}
-	args = append(args, strconv.Itoa(pid), "eth0")
+	args = append(args, nsPath, "eth0")
 	cmd := exec.Command(s.Binary, args...)
 	cmd.ExtraFiles = []*os.File{readyW, exitR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -422,19 +451,25 @@ func startSlirp(s *Slirp, pid int) (*slirpProc, error) {
 	}
 	readyW.Close()
 	exitR.Close()
-	defer readyR.Close()
-	readyR.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 1)
-	if _, err := readyR.Read(buf); err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		exitW.Close()
-		return nil, fmt.Errorf("slirp4netns did not set up the network: %w", err)
-	}
-	return &slirpProc{cmd: cmd, exitFd: exitW}, nil
+	return &slirpProc{cmd: cmd, exitFd: exitW, readyR: readyR, nsPath: nsPath}, nil
 }
 
+func (s *slirpProc) ready() error {
+	defer s.readyR.Close()
+	s.readyR.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 1)
+	if _, err := s.readyR.Read(buf); err != nil {
+		return fmt.Errorf("slirp4netns did not set up the network: %w", err)
+	}
+	return nil
+}
+
+// stop ends slirp4netns and removes the network namespace's file.
 func (s *slirpProc) stop() {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
 	s.exitFd.Close()
 	done := make(chan struct{})
 	go func() { s.cmd.Wait(); close(done) }()
@@ -444,4 +479,36 @@ func (s *slirpProc) stop() {
 		s.cmd.Process.Kill()
 		<-done
 	}
+	removeNetNS(s.nsPath)
+}
+
+// NetNSFile is the bind mount, in the run directory, that holds a
+// container's network namespace while it runs.
+const NetNSFile = "netns"
+
+// createNetNS makes a network namespace and pins it at path. It is made on a
+// thread of its own, which is never given back to the Go scheduler.
+func createNetNS(path string) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // not unlocked: the thread exits with this goroutine
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			errc <- err
+			return
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
+		if err != nil {
+			errc <- err
+			return
+		}
+		f.Close()
+		errc <- unix.Mount("/proc/thread-self/ns/net", path, "", unix.MS_BIND, "")
+	}()
+	return <-errc
+}
+
+// removeNetNS unpins a network namespace made by createNetNS.
+func removeNetNS(path string) {
+	unix.Unmount(path, unix.MNT_DETACH)
+	os.Remove(path)
 }

@@ -178,6 +178,12 @@ func (r *Runtime) CreateImage(rawConfig []byte, opts CreateOptions) (*Image, err
 		return nil, fmt.Errorf("creating image record: %w", err)
 	}
 	if errors.Is(err, storage.ErrDuplicateID) {
+		// A call killed inside storage's CreateImage leaves the record without
+		// its big data; a concurrent call may be writing it now. Either way,
+		// writing the same bytes again completes the image.
+		if err := r.ensureBigData(id, iopts.BigData); err != nil {
+			return nil, err
+		}
 		if err := r.addRepoDigest(id, opts.RepoDigest, opts.Manifest); err != nil {
 			return nil, err
 		}
@@ -188,6 +194,18 @@ func (r *Runtime) CreateImage(rawConfig []byte, opts CreateOptions) (*Image, err
 		}
 	}
 	return r.byID(id)
+}
+
+func (r *Runtime) ensureBigData(id string, items []storage.ImageBigDataOption) error {
+	for _, item := range items {
+		if _, err := r.store.ImageBigDataDigest(id, item.Key); err == nil {
+			continue
+		}
+		if err := r.store.SetImageBigData(id, item.Key, item.Data, func(b []byte) (digest.Digest, error) { return digest.FromBytes(b), nil }); err != nil {
+			return fmt.Errorf("completing image %s: %w", id[:12], err)
+		}
+	}
+	return nil
 }
 
 func (r *Runtime) addRepoDigest(id, repoDigest string, manifest []byte) error {
@@ -415,7 +433,7 @@ func (r *Runtime) cleanStaleTemp() {
 	if err != nil {
 		return
 	}
-	for _, e := range entries {
+	for _, e := range r.cleanLockedLeftovers(entries) {
 		info, err := e.Info()
 		if err == nil && time.Since(info.ModTime()) > 24*time.Hour {
 			os.RemoveAll(filepath.Join(r.tmpDir, e.Name()))

@@ -158,4 +158,3 @@ func newLogoutCommand() *cobra.Command {
 	cmd.Flags().StringVar(&authFile, "authfile", "", "credentials file (default $REGISTRY_AUTH_FILE, else ~/.config/tug/auth.json)")
 	return cmd
 }
-

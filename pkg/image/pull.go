@@ -22,7 +22,7 @@ import (
 // PullOptions are what a pull may be told.
 type PullOptions struct {
 	RegistryOptions
-	Platform *parse.Platform  // nil: the host's
+	Platform *parse.Platform   // nil: the host's
 	Progress progress.Reporter // nil: nothing is reported
 	Jobs     int               // layers fetched at once; 0 means defaultPullJobs
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"go.podman.io/storage/pkg/archive"
 
 	"github.com/tug-project/tug/pkg/parse"
 	"github.com/tug-project/tug/pkg/progress"
@@ -278,7 +279,7 @@ func (r *Runtime) pushLayer(ctx context.Context, c *repoClient, l StoredLayer, s
 	id := shortID(l.DiffID)
 	// The blob the layer was pulled as is the cheapest: nothing to compress if
 	// the registry has it or can mount it.
-	if stored, err := r.store.Layer(l.ID); err == nil && l.Compressed.Hex != "" && stored.CompressedSize > 0 {
+	if stored, err := r.store.Layer(l.ID); err == nil && l.Compressed.Hex != "" && stored.CompressedSize > 0 && stored.CompressionType == archive.Gzip {
 		known := pushedBlob{digest: l.Compressed, size: stored.CompressedSize}
 		if ok, err := c.blobExists(ctx, known.digest); err != nil {
 			return "", pushedBlob{}, err

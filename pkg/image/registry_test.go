@@ -41,8 +41,8 @@ type testRegistry struct {
 	mounts    int
 	user      string
 	password  string
-	corrupt   bool // flip a byte in every blob download
-	cutAfter  int  // end blob downloads after this many bytes (0: never)
+	corrupt   bool          // flip a byte in every blob download
+	cutAfter  int           // end blob downloads after this many bytes (0: never)
 	slowBlobs time.Duration // pause in the middle of every layer download
 }
 

@@ -173,7 +173,7 @@ func (r *Runtime) pullOne(ctx context.Context, ref parse.Reference, opts *PullOp
 	createOpts := CreateOptions{
 		RepoDigest: ref.Name() + "@" + res.digest,
 		Manifest:   res.raw,
-		Source:     res.client.repo.String(),
+		Source:     res.client.sourceName(),
 	}
 	if ref.Digest() == "" {
 		createOpts.Names = []string{ref.String()}

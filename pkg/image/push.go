@@ -69,14 +69,16 @@ func (r *Runtime) Push(ctx context.Context, targets []PushTarget, opts PushOptio
 	rep := opts.reporter()
 	repo := targets[0].Dest.Name()
 	rep.Report(progress.Message("The push refers to repository [%s]", repo))
-	sources, err := r.blobSources()
+	history, err := r.layerHistory()
 	if err != nil {
 		return nil, err
 	}
 	var from []string
 	for _, t := range targets {
 		for _, l := range t.imageLayerIDs(r) {
-			from = append(from, sources[l]...)
+			if h := history[l]; h != nil {
+				from = append(from, h.repos...)
+			}
 		}
 	}
 	c, err := r.client(ctx, repo, opts.RegistryOptions, true, dedupe(from)...)
@@ -85,7 +87,7 @@ func (r *Runtime) Push(ctx context.Context, targets []PushTarget, opts PushOptio
 	}
 	var out []*PushResult
 	for _, t := range targets {
-		res, err := r.pushOne(ctx, c, t, sources, &opts)
+		res, err := r.pushOne(ctx, c, t, history, &opts)
 		if err != nil {
 			return out, err
 		}
@@ -118,27 +120,52 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// blobSources maps each stored layer to the repositories it was pulled
-// from (the Source of every image that has it), for cross-repository mounts.
-func (r *Runtime) blobSources() (map[string][]string, error) {
+// layerPast is what tug knows of where a stored layer has been.
+type layerPast struct {
+	repos []string     // repositories it was pulled from or pushed to (mount sources)
+	blobs []pushedBlob // registry blobs it was pushed as
+}
+
+// layerHistory gathers, for each stored layer, the repositories that have
+// it (the Source and PushedTo of every image with it) and the blobs it was
+// pushed as, for cross-repository mounts and for pushes that need not
+// compress it again.
+func (r *Runtime) layerHistory() (map[string]*layerPast, error) {
 	images, err := r.store.Images()
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]string{}
+	out := map[string]*layerPast{}
 	for _, si := range images {
 		var meta metadata
-		if json.Unmarshal([]byte(si.Metadata), &meta) != nil || meta.Source == "" {
+		if json.Unmarshal([]byte(si.Metadata), &meta) != nil {
 			continue
 		}
+		repos := meta.PushedTo
+		if meta.Source != "" {
+			repos = append([]string{meta.Source}, repos...)
+		}
 		for id := si.TopLayer; id != ""; {
-			out[id] = append(out[id], meta.Source)
+			h := out[id]
+			if h == nil {
+				h = &layerPast{}
+				out[id] = h
+			}
+			h.repos = append(h.repos, repos...)
+			if b, ok := meta.Blobs[id]; ok {
+				if d, err := v1.NewHash(b.Digest); err == nil {
+					h.blobs = append(h.blobs, pushedBlob{digest: d, size: b.Size})
+				}
+			}
 			l, err := r.store.Layer(id)
 			if err != nil {
 				break
 			}
 			id = l.Parent
 		}
+	}
+	for _, h := range out {
+		h.repos = dedupe(h.repos)
 	}
 	return out, nil
 }
@@ -149,7 +176,7 @@ type pushedBlob struct {
 	size   int64
 }
 
-func (r *Runtime) pushOne(ctx context.Context, c *repoClient, t PushTarget, sources map[string][]string, opts *PushOptions) (*PushResult, error) {
+func (r *Runtime) pushOne(ctx context.Context, c *repoClient, t PushTarget, history map[string]*layerPast, opts *PushOptions) (*PushResult, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	rep := opts.reporter()
@@ -193,7 +220,11 @@ func (r *Runtime) pushOne(ctx context.Context, c *repoClient, t PushTarget, sour
 				return
 			}
 			defer func() { <-sem }()
-			status, blob, err := r.pushLayer(ctx, c, layers[i], sources[layers[i].ID], wd.Path, rep)
+			past := history[layers[i].ID]
+			if past == nil {
+				past = &layerPast{}
+			}
+			status, blob, err := r.pushLayer(ctx, c, layers[i], past, wd.Path, rep)
 			if err != nil {
 				errOnce.Do(func() { firstErr = err })
 				cancel(err)
@@ -240,8 +271,50 @@ func (r *Runtime) pushOne(ctx context.Context, c *repoClient, t PushTarget, sour
 	if err := r.addRepoDigest(t.Image.ID, t.Dest.Name()+"@"+res.Digest, nil); err != nil {
 		return nil, err
 	}
+	pushed := map[string]blobRecord{}
+	for i, l := range layers {
+		pushed[l.ID] = blobRecord{Digest: blobs[i].digest.String(), Size: blobs[i].size}
+	}
+	if err := r.recordPush(t.Image.ID, c.sourceName(), pushed); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
+
+// maxPushedTo bounds the repositories an image remembers being pushed to.
+const maxPushedTo = 16
+
+// recordPush notes that repo has the image's layers, as blobs, for later
+// mounts and pushes.
+func (r *Runtime) recordPush(id, repo string, blobs map[string]blobRecord) error {
+	si, err := r.store.Image(id)
+	if err != nil {
+		return err
+	}
+	var meta metadata
+	json.Unmarshal([]byte(si.Metadata), &meta)
+	if meta.Source != repo {
+		kept := []string{repo}
+		for _, p := range meta.PushedTo {
+			if p != repo && len(kept) < maxPushedTo {
+				kept = append(kept, p)
+			}
+		}
+		meta.PushedTo = kept
+	}
+	if meta.Blobs == nil {
+		meta.Blobs = map[string]blobRecord{}
+	}
+	for id, b := range blobs {
+		meta.Blobs[id] = b
+	}
+	b, _ := json.Marshal(meta)
+	return r.store.SetMetadata(id, string(b))
+}
+
+// sourceName is the repository as image metadata records it ("host/path",
+// with the registry as the user names it).
+func (c *repoClient) sourceName() string { return c.host + "/" + c.repo.RepositoryStr() }
 
 // manifestFor is the manifest to push: the one the image was pulled with
 // when every blob it names is the one pushed (so the digest stays the
@@ -273,26 +346,37 @@ func (r *Runtime) manifestFor(img *Image, configDigest v1.Hash, configSize int64
 	return raw, types.DockerManifestSchema2
 }
 
+// maxMountTries bounds the mount requests made for one layer.
+const maxMountTries = 6
+
 // pushLayer makes sure the repository has layer l, returning Docker's word
 // for what happened and the blob it is.
-func (r *Runtime) pushLayer(ctx context.Context, c *repoClient, l StoredLayer, sources []string, dir string, rep progress.Reporter) (string, pushedBlob, error) {
+func (r *Runtime) pushLayer(ctx context.Context, c *repoClient, l StoredLayer, past *layerPast, dir string, rep progress.Reporter) (string, pushedBlob, error) {
 	id := shortID(l.DiffID)
-	// The blob the layer was pulled as is the cheapest: nothing to compress if
-	// the registry has it or can mount it.
+	// A blob the layer already is (the one it was pulled as, or pushed as)
+	// is the cheapest: nothing to compress if the registry has it or can
+	// mount it from a repository that has the layer.
+	known := append([]pushedBlob(nil), past.blobs...)
 	if stored, err := r.store.Layer(l.ID); err == nil && l.Compressed.Hex != "" && stored.CompressedSize > 0 && stored.CompressionType == archive.Gzip {
-		known := pushedBlob{digest: l.Compressed, size: stored.CompressedSize}
-		if ok, err := c.blobExists(ctx, known.digest); err != nil {
+		known = append([]pushedBlob{{digest: l.Compressed, size: stored.CompressedSize}}, known...)
+	}
+	tries := 0
+	for _, b := range known {
+		if ok, err := c.blobExists(ctx, b.digest); err != nil {
 			return "", pushedBlob{}, err
 		} else if ok {
-			return "Layer already exists", known, nil
+			return "Layer already exists", b, nil
 		}
-		for _, src := range sources {
-			if from, ok := c.sameRegistryPath(src); ok {
-				if mounted, err := c.mountBlob(ctx, known.digest, from); err != nil {
-					return "", pushedBlob{}, err
-				} else if mounted {
-					return "Mounted from " + from, known, nil
-				}
+		for _, src := range past.repos {
+			from, ok := c.sameRegistryPath(src)
+			if !ok || tries >= maxMountTries {
+				continue
+			}
+			tries++
+			if mounted, err := c.mountBlob(ctx, b.digest, from); err != nil {
+				return "", pushedBlob{}, err
+			} else if mounted {
+				return "Mounted from " + from, b, nil
 			}
 		}
 	}
@@ -301,7 +385,7 @@ func (r *Runtime) pushLayer(ctx context.Context, c *repoClient, l StoredLayer, s
 		return "", pushedBlob{}, err
 	}
 	defer os.Remove(blob.path)
-	if blob.digest != l.Compressed {
+	if !containsBlob(known, blob.digest) {
 		if ok, err := c.blobExists(ctx, blob.digest); err != nil {
 			return "", pushedBlob{}, err
 		} else if ok {
@@ -325,6 +409,15 @@ func (r *Runtime) pushLayer(ctx context.Context, c *repoClient, l StoredLayer, s
 		return "", pushedBlob{}, err
 	}
 	return "Pushed", pushedBlob{blob.digest, blob.size}, nil
+}
+
+func containsBlob(list []pushedBlob, d v1.Hash) bool {
+	for _, b := range list {
+		if b.digest == d {
+			return true
+		}
+	}
+	return false
 }
 
 type compressedFile struct {
@@ -426,7 +519,7 @@ func (c *repoClient) sameRegistryPath(src string) (string, bool) {
 	if !ok || path == c.repo.RepositoryStr() {
 		return "", false
 	}
-	if host != c.repo.RegistryStr() && !(host == "docker.io" && c.repo.RegistryStr() == "index.docker.io") {
+	if host != c.host && host != c.repo.RegistryStr() {
 		return "", false
 	}
 	return path, true

@@ -63,6 +63,20 @@ func TestPushMountsThenFindsLayersAndKeepsTheDigest(t *testing.T) {
 	if strings.Count(out.String(), ": Layer already exists\n") != 2 {
 		t.Fatalf("second push:\n%s", out.String())
 	}
+	// A repository pushed to is a mount source for the next push, as with Docker.
+	made, err := rt.Commit(context.Background(), testImage(t, "amd64", 1, 4096, 103), CreateOptions{Names: []string{reg.Host + "/made/here:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, repo := range []string{"made/here:1", "made/there:1"} {
+		out.Reset()
+		if _, err := rt.Push(context.Background(), []PushTarget{{Image: made, Dest: mustRef(t, reg.Host+"/"+repo)}}, PushOptions{Progress: progress.Lines(&out)}); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{": Pushed\n", ": Mounted from made/here\n"}[i]; !strings.Contains(out.String(), want) {
+			t.Fatalf("push %d to %s:\n%s", i, repo, out.String())
+		}
+	}
 }
 
 func contains(list []string, s string) bool {

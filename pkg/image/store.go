@@ -64,6 +64,16 @@ type metadata struct {
 	// Pulled records, per repository, where the layers came from, so that a
 	// push to another repository of the same registry can mount them.
 	Source string `json:"source,omitempty"`
+	// PushedTo lists repositories the image was pushed to: they have its
+	// layers too, so later pushes can mount from them as well.
+	PushedTo []string `json:"pushedTo,omitempty"`
+	// Blobs maps a layer (chain ID) to the registry blob it was last pushed as.
+	Blobs map[string]blobRecord `json:"blobs,omitempty"`
+}
+
+type blobRecord struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
 }
 
 // Image is one stored image as commands see it.

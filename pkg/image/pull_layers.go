@@ -11,6 +11,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sirupsen/logrus"
 
 	"github.com/tug-project/tug/pkg/progress"
 )
@@ -112,8 +113,10 @@ func (r *Runtime) fetchLayers(ctx context.Context, cancel context.CancelCauseFun
 			cancel(err)
 			return false, err
 		}
+		started := time.Now()
 		id, err := r.PutLayer(parent, diffIDs[i], layers[i].Digest, rd)
 		rd.Close()
+		logrus.Debugf("layer %s stored in %s", dl.id, time.Since(started))
 		if err != nil {
 			if dlErr := dl.failure(); dlErr != nil {
 				err = dlErr // the download's own error says more than storage's wrapping of it
@@ -193,6 +196,7 @@ func (dl *download) run(ctx context.Context, cancel context.CancelCauseFunc, hos
 	if err := ctx.Err(); err != nil {
 		return context.Cause(ctx)
 	}
+	began := time.Now()
 	rc, err := dl.layer.Compressed()
 	if err != nil {
 		return err
@@ -233,6 +237,7 @@ func (dl *download) run(ctx context.Context, cancel context.CancelCauseFunc, hos
 		}
 	}
 	dl.rep.Report(progress.Event{ID: dl.id, Status: "Download complete"})
+	logrus.Debugf("layer %s downloaded (%d bytes) in %s", dl.id, dl.written, time.Since(began))
 	return nil
 }
 

@@ -227,6 +227,8 @@ func registryError(host string, hasCreds bool, err error) error {
 	var uerr *url.Error
 	var nerr net.Error
 	switch {
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return fmt.Errorf("registry %s speaks plain HTTP, not HTTPS: if you trust it, use --tls-verify=false or list it in registries.insecure of tug.conf", host)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("cannot reach registry %s: connection refused (is it running, and is the address right?)", host)
 	case errors.As(err, &nerr) && nerr.Timeout():

@@ -41,10 +41,17 @@ func newLoginCommand() *cobra.Command {
 					return usageError(cmd, errors.New("--password and --password-stdin are mutually exclusive"))
 				}
 			}
+			if passwordStdin && username == "" {
+				return usageError(cmd, errors.New("Must provide --username with --password-stdin"))
+			}
+			// Into the user namespace before reading stdin or prompting: the
+			// first rootless call re-executes tug, and what this process read
+			// would be lost to the next.
+			rt, err := getRuntime()
+			if err != nil {
+				return err
+			}
 			if passwordStdin {
-				if username == "" {
-					return usageError(cmd, errors.New("Must provide --username with --password-stdin"))
-				}
 				b, err := io.ReadAll(cmd.InOrStdin())
 				if err != nil {
 					return fmt.Errorf("reading the password from stdin: %w", err)
@@ -52,10 +59,6 @@ func newLoginCommand() *cobra.Command {
 				password = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 			}
 			ro, err := reg.options(cmd)
-			if err != nil {
-				return err
-			}
-			rt, err := getRuntime()
 			if err != nil {
 				return err
 			}

@@ -24,11 +24,7 @@ func newPullCommand() *cobra.Command {
 		Short: "Download an image from a registry",
 		Args:  requireArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ro, err := reg.options(cmd)
-			if err != nil {
-				return err
-			}
-			opts := image.PullOptions{RegistryOptions: ro}
+			var opts image.PullOptions
 			if platform != "" {
 				p, err := parse.ParsePlatform(platform)
 				if err != nil {
@@ -36,27 +32,50 @@ func newPullCommand() *cobra.Command {
 				}
 				opts.Platform = &p
 			}
-			if allTags {
-				return pullAllTags(cmd, args[0], quiet, opts)
-			}
 			ref, err := parse.ParseReference(args[0])
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if !quiet && ref.Digest() == "" && !strings.HasSuffix(args[0], ":"+ref.Tag()) {
-				fmt.Fprintf(out, "Using default tag: %s\n", ref.Tag())
+			explicitTag := ref.Digest() != "" || strings.HasSuffix(args[0], ":"+ref.Tag())
+			if allTags && strings.Contains(args[0], "@") {
+				return usageError(cmd, errors.New("a digest cannot be used with --all-tags/-a"))
 			}
+			if allTags && explicitTag {
+				return usageError(cmd, errors.New("tag can't be used with --all-tags/-a"))
+			}
+			// Into the user namespace before any prompt: the first rootless
+			// call re-executes tug, which would ask again.
 			rt, err := getRuntime()
 			if err != nil {
+				return err
+			}
+			if opts.RegistryOptions, err = reg.options(cmd); err != nil {
 				return err
 			}
 			images, err := rt.Images()
 			if err != nil {
 				return err
 			}
+			out := cmd.OutOrStdout()
 			ctx, interrupted, stop := interruptible(cmd.Context())
 			defer stop()
+			if allTags {
+				rep, done := progressFor(out, quiet)
+				opts.Progress = rep
+				_, err = images.PullAllTags(ctx, ref.Name(), opts)
+				done()
+				if sig := interrupted(); sig != nil {
+					return interruptedError(sig, fmt.Sprintf("pull of %s interrupted: the tags not pulled yet were not recorded", ref.FamiliarName()))
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(out, ref.Name())
+				return nil
+			}
+			if !quiet && !explicitTag {
+				fmt.Fprintf(out, "Using default tag: %s\n", ref.Tag())
+			}
 			rep, done := progressFor(out, quiet)
 			opts.Progress = rep
 			_, err = images.Pull(ctx, ref, opts)
@@ -77,41 +96,4 @@ func newPullCommand() *cobra.Command {
 	fl.StringVar(&platform, "platform", "", "choose os/arch[/variant] from a multi-platform image (default: the host's)")
 	reg.add(cmd, true)
 	return cmd
-}
-
-func pullAllTags(cmd *cobra.Command, name string, quiet bool, opts image.PullOptions) error {
-	if strings.Contains(name, "@") {
-		return usageError(cmd, errors.New("a digest cannot be used with --all-tags/-a"))
-	}
-	ref, err := parse.ParseReference(name)
-	if err != nil {
-		return err
-	}
-	if strings.HasSuffix(name, ":"+ref.Tag()) {
-		return usageError(cmd, errors.New("tag can't be used with --all-tags/-a"))
-	}
-	repo := ref.Name()
-	out := cmd.OutOrStdout()
-	rt, err := getRuntime()
-	if err != nil {
-		return err
-	}
-	images, err := rt.Images()
-	if err != nil {
-		return err
-	}
-	ctx, interrupted, stop := interruptible(cmd.Context())
-	defer stop()
-	rep, done := progressFor(out, quiet)
-	opts.Progress = rep
-	_, err = images.PullAllTags(ctx, repo, opts)
-	done()
-	if sig := interrupted(); sig != nil {
-		return interruptedError(sig, fmt.Sprintf("pull of %s interrupted: the tags not pulled yet were not recorded", parse.FamiliarRepo(repo)))
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, repo)
-	return nil
 }

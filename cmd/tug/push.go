@@ -23,11 +23,11 @@ func newPushCommand() *cobra.Command {
 		Short: "Upload an image to a registry",
 		Args:  requireArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ro, err := reg.options(cmd)
+			rt, err := getRuntime() // before a --creds prompt: see pull
 			if err != nil {
 				return err
 			}
-			rt, err := getRuntime()
+			ro, err := reg.options(cmd)
 			if err != nil {
 				return err
 			}

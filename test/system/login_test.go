@@ -51,11 +51,9 @@ func TestLoginThenPushAndPull(t *testing.T) {
 			t.Fatalf("login with stored credentials:\n%s", r.Out)
 		}
 
-		if !e.Rootless {
-			e.TugOK("pull", "-q", AuthRegistry+"/tug/busybox")
-			r = e.TugOK("push", AuthRegistry+"/tug/busybox", AuthRegistry+"/"+repoName(t, "pushed")+":1")
-			mustContain(t, r.Out, "1: digest: sha256:")
-		}
+		e.TugOK("pull", "-q", AuthRegistry+"/tug/busybox")
+		r = e.TugOK("push", AuthRegistry+"/tug/busybox", AuthRegistry+"/"+repoName(t, "pushed")+":1")
+		mustContain(t, r.Out, "1: digest: sha256:")
 
 		r = e.TugOK("logout", AuthRegistry)
 		if r.Out != "Removing login credentials for "+AuthRegistry+"\n" {
@@ -67,10 +65,8 @@ func TestLoginThenPushAndPull(t *testing.T) {
 		}
 		r = e.TugFail(125, "login", AuthRegistry)
 		mustContain(t, r.Err, "non TTY")
-		if !e.Rootless {
-			r = e.TugFail(125, "pull", AuthRegistry+"/tug/config")
-			mustContain(t, r.Err, "tug login")
-		}
+		r = e.TugFail(125, "pull", AuthRegistry+"/tug/config")
+		mustContain(t, r.Err, "tug login")
 	})
 }
 
@@ -113,9 +109,7 @@ func TestAuthFileOverridesAndDockerConfig(t *testing.T) {
 		mustContain(t, r.Out, "Login Succeeded")
 		r = e.TugFail(125, "logout", AuthRegistry)
 		mustContain(t, r.Err, "docker logout")
-		if !e.Rootless {
-			r = e.TugOK("pull", AuthRegistry+"/tug/config")
-			mustContain(t, r.Out, "Status: Downloaded newer image for "+AuthRegistry+"/tug/config:latest")
-		}
+		r = e.TugOK("pull", AuthRegistry+"/tug/config")
+		mustContain(t, r.Out, "Status: Downloaded newer image for "+AuthRegistry+"/tug/config:latest")
 	})
 }

@@ -21,7 +21,6 @@ func TestPullOutputThenUpToDate(t *testing.T) {
 	digest := digestOf(t, src)
 	ref := Img("multilayer")
 	eachUser(t, func(t *testing.T, e *Env) {
-		needsRootlessStorage(t, e)
 		r := e.TugOK("pull", ref)
 		want := fmt.Sprintf("latest: Pulling from tug/multilayer\n%s: Pull complete\n%s: Pull complete\n%s: Pull complete\nDigest: %s\nStatus: Downloaded newer image for %s\n%s\n",
 			ids[0], ids[1], ids[2], digest, ref, ref)
@@ -70,7 +69,6 @@ func TestPullMultiArchPicksThePlatform(t *testing.T) {
 	indexDigest, _ := idx.Digest()
 	ref := Img("multiarch")
 	eachUser(t, func(t *testing.T, e *Env) {
-		needsRootlessStorage(t, e)
 		r := e.TugOK("pull", ref)
 		mustContain(t, r.Out, layerOf["amd64"]+": Pull complete\n", "Digest: "+indexDigest.String()+"\n")
 		r = e.TugOK("pull", "--platform", "linux/arm64", ref)
@@ -94,7 +92,6 @@ func TestPullByDigestAndAllTags(t *testing.T) {
 	}
 	digest := digestOf(t, bb)
 	eachUser(t, func(t *testing.T, e *Env) {
-		needsRootlessStorage(t, e)
 		byDigest := Registry + "/tug/busybox@" + digest
 		r := e.TugOK("pull", byDigest)
 		if !strings.HasPrefix(r.Out, digest+": Pulling from tug/busybox\n") || !strings.HasSuffix(r.Out, "\n"+byDigest+"\n") {
@@ -136,7 +133,6 @@ func TestPullErrors(t *testing.T) {
 		t.Logf("an unreachable registry failed in %s", time.Since(start))
 		mustContain(t, r.Err, "cannot reach registry "+dead)
 
-		needsRootlessStorage(t, e)
 		r = e.TugFail(125, "pull", Registry+"/tug/busybox:no-such-tag")
 		mustContain(t, r.Err, "manifest for "+Registry+"/tug/busybox:no-such-tag not found: manifest unknown")
 		r = e.TugFail(125, "pull", AuthRegistry+"/tug/busybox")
@@ -155,7 +151,6 @@ func TestPullKilledThenCompleted(t *testing.T) {
 	big := randomImage(t, 4, 24<<20)
 	ref := pushTo(t, plainReg(), repoName(t, "big")+":latest", big)
 	eachUser(t, func(t *testing.T, e *Env) {
-		needsRootlessStorage(t, e)
 		// Kill after the manifest, then after the first stored layer.
 		for _, stage := range []string{"Pulling from", "Pull complete"} {
 			p := e.Start("pull", ref)
@@ -181,7 +176,6 @@ func TestPullInterrupted(t *testing.T) {
 	big := randomImage(t, 4, 24<<20)
 	ref := pushTo(t, plainReg(), repoName(t, "big")+":latest", big)
 	eachUser(t, func(t *testing.T, e *Env) {
-		needsRootlessStorage(t, e)
 		p := e.Start("pull", ref)
 		if !waitFor(p, "Pulling from") {
 			t.Fatalf("the pull ended early: %+v", p.Wait())
@@ -210,7 +204,6 @@ func TestParallelPullsOfOneImage(t *testing.T) {
 	img := randomImage(t, 3, 8<<20)
 	ref := pushTo(t, plainReg(), repoName(t, "par")+":latest", img)
 	eachUser(t, func(t *testing.T, e *Env) {
-		needsRootlessStorage(t, e)
 		var procs []*Proc
 		for i := 0; i < 4; i++ {
 			procs = append(procs, e.Start("pull", ref))

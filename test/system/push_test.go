@@ -15,7 +15,6 @@ func TestPushStatusesAndRoundTrip(t *testing.T) {
 	img := randomImage(t, 2, 256<<10)
 	ids := diffIDs(t, img)
 	eachUser(t, func(t *testing.T, e *Env) {
-		needsRootlessStorage(t, e)
 		// From the other registry: none of its blobs is in Registry yet.
 		src := pushTo(t, authReg(), repoName(t, "src")+":v1", img)
 		e.TugOK("pull", "-q", "--creds", authUser+":"+authPassword, src)
@@ -77,7 +76,6 @@ func TestPushErrors(t *testing.T) {
 		r = e.TugFail(125, "push")
 		mustContain(t, r.Err, `"tug push" requires at least 1 argument`)
 
-		needsRootlessStorage(t, e)
 		e.TugOK("pull", "-q", Img("busybox"))
 		r = e.TugFail(125, "push", Img("busybox"), AuthRegistry+"/"+repoName(t, "x"))
 		mustContain(t, r.Err, "unauthorized", AuthRegistry, "tug login")

@@ -25,16 +25,6 @@ import (
 	"github.com/tug-project/tug/test/testregistry"
 )
 
-// needsRootlessStorage skips what stores images as the unprivileged user
-// until tug enters the user namespace (branch rootless): outside it the
-// storage library cannot chown layer files.
-func needsRootlessStorage(t *testing.T, e *Env) {
-	t.Helper()
-	if e.Rootless {
-		t.Skip("needs rootless entry (branch rootless)")
-	}
-}
-
 // repoName is a repository path unique to the running (sub)test.
 func repoName(t *testing.T, suffix string) string {
 	n := strings.ToLower(t.Name())

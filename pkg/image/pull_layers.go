@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -58,7 +59,7 @@ func (r *Runtime) fetchLayers(ctx context.Context, cancel context.CancelCauseFun
 		}
 		layer, err := res.image.LayerByDigest(d.Digest)
 		if err != nil {
-			return false, pullError(res.ref, res.client, err)
+			return false, layerError(res.client, shortID(d.Digest), err)
 		}
 		dl, err := newDownload(filepath.Join(wd.Path, d.Digest.Hex), d, layer, rep)
 		if err != nil {
@@ -118,16 +119,14 @@ func (r *Runtime) fetchLayers(ctx context.Context, cancel context.CancelCauseFun
 		rd.Close()
 		logrus.Debugf("layer %s stored in %s", dl.id, time.Since(started))
 		if err != nil {
+			// The download's own error says more than storage's wrapping of it.
 			if dlErr := dl.failure(); dlErr != nil {
-				err = dlErr // the download's own error says more than storage's wrapping of it
+				err = layerError(res.client, dl.id, dlErr)
 			} else if cause := context.Cause(ctx); cause != nil {
-				err = cause
+				err = layerError(res.client, dl.id, cause)
 			}
 			cancel(err)
-			if errors.Is(err, context.Canceled) {
-				return false, err
-			}
-			return false, pullError(res.ref, res.client, err)
+			return false, err
 		}
 		if dl.uses--; dl.uses == 0 {
 			os.Remove(dl.path) // free the space as soon as no later layer needs it
@@ -136,6 +135,17 @@ func (r *Runtime) fetchLayers(ctx context.Context, cancel context.CancelCauseFun
 		parent = id
 	}
 	return true, nil
+}
+
+// layerError words a failed layer download.
+func layerError(c *repoClient, id string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if code, status := errorCode(err); code == "BLOB_UNKNOWN" || status == http.StatusNotFound {
+		return fmt.Errorf("layer %s is missing from %s: blob unknown to registry", id, c.sourceName())
+	}
+	return fmt.Errorf("fetching layer %s: %w", id, registryError(c.host, c.hasCreds, err))
 }
 
 func shortID(h v1.Hash) string {

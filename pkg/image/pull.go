@@ -192,7 +192,10 @@ func (r *Runtime) pullOne(ctx context.Context, ref parse.Reference, opts *PullOp
 
 	rawConfig, err := res.image.RawConfigFile()
 	if err != nil {
-		return nil, pullError(ref, res.client, err)
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("fetching the config of %s: %w", ref.Familiar(), registryError(res.client.host, res.client.hasCreds, err))
 	}
 	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
 	if err != nil {

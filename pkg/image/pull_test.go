@@ -285,7 +285,7 @@ func TestBrokenDownloadsStoreNothing(t *testing.T) {
 		reg.push("broken:latest", testImage(t, "amd64", 2, 64<<10, 50))
 		reg.set(breakIt)
 		_, err := rt.Pull(context.Background(), mustRef(t, reg.Host+"/broken"), PullOptions{})
-		if err == nil || !strings.Contains(err.Error(), "fetching ") {
+		if err == nil || !strings.Contains(err.Error(), "fetching layer ") {
 			t.Fatalf("a broken download: %v", err)
 		}
 		layers, _ := rt.store.Layers()

@@ -338,3 +338,13 @@ func isHexPrefix(s string) bool {
 	}
 	return true
 }
+
+// RepositoryOnly reports whether s names a repository without a tag or
+// digest ("alpine", not "alpine:3" nor an ID), and returns it normalized.
+func RepositoryOnly(s string) (string, bool) {
+	r, err := parseNormalized(s)
+	if err != nil || r.tag != "" || r.digest != "" {
+		return "", false
+	}
+	return r.Name(), true
+}

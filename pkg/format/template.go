@@ -80,11 +80,34 @@ func Execute(w io.Writer, text string, v any) error {
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
-		return fmt.Errorf("template: %w", err)
+		// As Docker's inspect does: run the template again over the value's
+		// JSON form, so the JSON key names (.Id) work as well as the field names.
+		raw, ok := jsonForm(v)
+		if !ok {
+			return err
+		}
+		buf.Reset()
+		if t.Execute(&buf, raw) != nil {
+			return err
+		}
 	}
 	buf.WriteByte('\n')
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+func jsonForm(v any) (any, bool) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, false
+	}
+	var m any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if dec.Decode(&m) != nil {
+		return nil, false
+	}
+	return m, true
 }
 
 // Writer renders the rows of a listing command as Docker does.
@@ -167,7 +190,7 @@ func (fw Writer) Write(rows any) error {
 	for i := 0; i < items.Len(); i++ {
 		line.Reset()
 		if err := t.Execute(&line, items.Index(i).Interface()); err != nil {
-			return fmt.Errorf("template: %w", err)
+			return err
 		}
 		line.WriteByte('\n')
 		if _, err := out.Write(line.Bytes()); err != nil {

@@ -131,3 +131,19 @@ func TestTimestampAndHumanSize(t *testing.T) {
 		t.Fatalf("Timestamp: %q", got)
 	}
 }
+
+type inspectLike struct {
+	ID   string `json:"Id"`
+	Size int64
+}
+
+func TestExecuteFallsBackToJSONKeys(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Execute(&buf, "{{.Id}}", inspectLike{ID: "x"}); err != nil || buf.String() != "x\n" {
+		t.Fatalf("got %q %v", buf.String(), err)
+	}
+	buf.Reset()
+	if err := Execute(&buf, "{{.ID}} {{.Size}}", inspectLike{ID: "x", Size: 5}); err != nil || buf.String() != "x 5\n" {
+		t.Fatalf("got %q %v", buf.String(), err)
+	}
+}

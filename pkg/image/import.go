@@ -68,6 +68,17 @@ func ParsePlatform(s string) (v1.Platform, error) {
 	return p, nil
 }
 
+// Check validates the options (the --change instructions, the platform)
+// without reading anything, so a command can refuse them up front.
+func (o ImportOptions) Check() error {
+	var cfg v1.Config
+	if err := parse.ApplyChanges(&cfg, o.Changes); err != nil {
+		return err
+	}
+	_, err := ParsePlatform(o.Platform)
+	return err
+}
+
 // Import makes a one-layer image from a root file system tarball (plain, or
 // compressed with gzip, bzip2, xz or zstd).
 func (r *Runtime) Import(ctx context.Context, src io.Reader, opts ImportOptions) (*Image, error) {

@@ -21,6 +21,17 @@ type Loaded struct {
 // config, every layer's digest — before storing anything, and undoes what it
 // stored if storing fails, so a bad archive leaves no image and no layer.
 func (r *Runtime) Load(ctx context.Context, src io.Reader) ([]Loaded, error) {
+	return r.LoadWith(ctx, src, LoadOptions{})
+}
+
+// LoadOptions tune Load.
+type LoadOptions struct {
+	// Progress, when set, is told of each layer as it is stored.
+	Progress func(diffID string, size int64)
+}
+
+// LoadWith is Load with options.
+func (r *Runtime) LoadWith(ctx context.Context, src io.Reader, opts LoadOptions) ([]Loaded, error) {
 	dir, err := r.TempDir("load-")
 	if err != nil {
 		return nil, err
@@ -55,7 +66,7 @@ func (r *Runtime) Load(ctx context.Context, src io.Reader) ([]Loaded, error) {
 			verified[l] = true
 		}
 	}
-	tx := &storeTx{r: r}
+	tx := &storeTx{r: r, progress: opts.Progress}
 	var out []Loaded
 	for _, img := range images {
 		stored, err := tx.commitArchiveImage(ctx, idx, img)
@@ -71,9 +82,10 @@ func (r *Runtime) Load(ctx context.Context, src io.Reader) ([]Loaded, error) {
 // storeTx remembers the layers and images one call created, so that a
 // failure part way removes them again (unless another image uses them by then).
 type storeTx struct {
-	r      *Runtime
-	layers []string
-	images []string
+	r        *Runtime
+	layers   []string
+	images   []string
+	progress func(diffID string, size int64)
 }
 
 func (tx *storeTx) putLayer(parent string, diffID v1.Hash, open func() (io.ReadCloser, error)) (string, error) {
@@ -94,6 +106,13 @@ func (tx *storeTx) putLayer(parent string, diffID v1.Hash, open func() (io.ReadC
 		return "", err
 	}
 	tx.layers = append(tx.layers, id)
+	if tx.progress != nil {
+		size := int64(0)
+		if l, err := tx.r.store.Layer(id); err == nil {
+			size = l.UncompressedSize
+		}
+		tx.progress(diffID.String(), size)
+	}
 	return id, nil
 }
 

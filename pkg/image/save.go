@@ -227,8 +227,10 @@ func (r *Runtime) writeDockerArchive(ctx context.Context, tw *tar.Writer, items 
 			if err != nil || ref.Tag() == "" {
 				continue
 			}
-			entry.RepoTags = append(entry.RepoTags, ref.Familiar())
-			repo := ref.FamiliarName()
+			// Full names, as podman writes them: docker loads them the same,
+			// and podman does not mistake "busybox" for localhost/busybox.
+			entry.RepoTags = append(entry.RepoTags, ref.String())
+			repo := ref.Name()
 			if repositories[repo] == nil {
 				repositories[repo] = map[string]string{}
 			}

@@ -98,7 +98,11 @@ func getRuntime() (*libpod.Runtime, error) {
 	if runtime != nil {
 		return runtime, nil
 	}
-	if err := rootless.Enter(); err != nil {
+	runRoot := globals.runRoot
+	if runRoot == "" {
+		runRoot = libpod.DefaultRunRoot()
+	}
+	if err := rootless.Enter(runRoot); err != nil {
 		return nil, err
 	}
 	rt, err := libpod.NewRuntime(libpod.Options{Root: globals.root, RunRoot: globals.runRoot, ConfigPath: globals.configPath})

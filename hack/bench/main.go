@@ -90,6 +90,8 @@ var benchmarks = []benchmark{
 	{"tug version", "< 10 ms", benchVersion},
 	{"tug images (50 images)", "< 20 ms", benchImages},
 	{"pull 100 MB, 3 layers", "<= 0.8x podman", benchPull},
+	{"rootless first call: unshare true (creates the namespace)", "-", benchUnshareCold},
+	{"rootless later call: unshare true (joins)", "-", benchUnshareWarm},
 }
 
 func report(results []result, hasPodman bool) {
@@ -116,6 +118,14 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 
 // timeRuns runs setup (untimed) then cmd, n times, and returns the median of cmd.
 func timeRuns(n int, setup func(i int) error, cmd func(i int) []string) (time.Duration, error) {
+	return timeCmds(n, setup, func(i int) *exec.Cmd {
+		argv := cmd(i)
+		return exec.Command(argv[0], argv[1:]...)
+	})
+}
+
+// timeCmds is timeRuns for commands that need more than a command line.
+func timeCmds(n int, setup func(i int) error, mk func(i int) *exec.Cmd) (time.Duration, error) {
 	var times []time.Duration
 	for i := 0; i < n; i++ {
 		if setup != nil {
@@ -123,12 +133,12 @@ func timeRuns(n int, setup func(i int) error, cmd func(i int) []string) (time.Du
 				return 0, err
 			}
 		}
-		argv := cmd(i)
+		c := mk(i)
 		start := time.Now()
-		out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+		out, err := c.CombinedOutput()
 		elapsed := time.Since(start)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
+			return 0, fmt.Errorf("%s: %v: %s", strings.Join(c.Args, " "), err, out)
 		}
 		times = append(times, elapsed)
 	}

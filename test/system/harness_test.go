@@ -198,6 +198,8 @@ type Env struct {
 	RunRoot  string
 	Home     string
 	TmpDir   string
+	// ExtraEnv is added to (and overrides) the environment of commands.
+	ExtraEnv []string
 	uid, gid int
 }
 
@@ -237,8 +239,10 @@ func newEnv(t *testing.T, rootless bool) *Env {
 	return e
 }
 
-// cleanup removes what the test left: as root, storage mounts first.
+// cleanup removes what the test left: as root, storage mounts first; as a
+// user, the pause process of the env's runroot.
 func (e *Env) cleanup(dir string) {
+	killPause(e.RunRoot)
 	if os.Getenv("TUG_KEEP_TESTDIR") != "" {
 		return
 	}
@@ -246,6 +250,22 @@ func (e *Env) cleanup(dir string) {
 		exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l").Run()
 	}
 	os.RemoveAll(dir)
+}
+
+// killPause kills the pause process of runRoot, if its pid file names one
+// (checked by its command line, so that a reused PID is left alone).
+func killPause(runRoot string) {
+	data, err := os.ReadFile(filepath.Join(runRoot, "pause.pid"))
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.Fields(string(data) + " x")[0])
+	if err != nil {
+		return
+	}
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); string(cmdline) == "tug-pause\x00"+runRoot+"\x00" {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
 
 // TugArgs is the command line of tug for this env, global flags included.
@@ -267,7 +287,7 @@ func (e *Env) environ() []string {
 	} else {
 		env = append(env, "USER=root", "LOGNAME=root")
 	}
-	return env
+	return append(env, e.ExtraEnv...)
 }
 
 // commandTimeout bounds every command so that a hang fails a test, not CI.

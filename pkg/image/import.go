@@ -192,16 +192,16 @@ func spoolLayer(src io.Reader, dir string) (*os.File, v1.Hash, error) {
 
 func checkTar(f io.Reader) error {
 	tr := tar.NewReader(f)
-	for {
+	for n := 0; ; n++ {
 		_, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
+			if n > 0 && errors.Is(err, io.ErrUnexpectedEOF) {
 				return fmt.Errorf("the tarball is truncated")
 			}
-			return fmt.Errorf("the input is not a tar archive (or a compressed one): %v", err)
+			return fmt.Errorf("the input is not a tar archive (nor a compressed one): %v", err)
 		}
 	}
 	return nil

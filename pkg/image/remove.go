@@ -143,8 +143,11 @@ func (r *Runtime) Remove(nameOrID string, force, noPrune bool) ([]Deletion, erro
 		if len(refs) > 0 {
 			return out, nil
 		}
+		// The last name is gone. As in Docker, an image that child images
+		// or containers still need then simply stays, untagged.
+		return r.deleteImage(img.ID, out, force, !noPrune, true)
 	} else if refs := references(img); isSingleReference(refs) {
-		if c, err := r.checkConflict(img.ID, !force, false); err != nil || c != nil {
+		if c, err := r.checkConflict(img.ID, !force, true); err != nil || c != nil {
 			return nil, firstErr(c, err)
 		}
 		for _, ref := range refs {

@@ -198,11 +198,34 @@ func isSingleReference(refs []parse.Reference) bool {
 	return len(repos) == 1 && repos[tag]
 }
 
+// uses lists the containers that use image id: those libpod reports (with
+// their state), and any other storage container made from it (as stopped),
+// so that no image a container needs is removed even before libpod says so.
 func (r *Runtime) uses(id string) ([]ContainerUse, error) {
-	if r.InUse == nil {
-		return nil, nil
+	var out []ContainerUse
+	if r.InUse != nil {
+		var err error
+		if out, err = r.InUse(id); err != nil {
+			return nil, err
+		}
 	}
-	return r.InUse(id)
+	ctrs, err := r.store.Containers()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range ctrs {
+		if c.ImageID != id {
+			continue
+		}
+		known := false
+		for _, u := range out {
+			known = known || u.ID == c.ID
+		}
+		if !known {
+			out = append(out, ContainerUse{ID: c.ID})
+		}
+	}
+	return out, nil
 }
 
 // children lists the images whose parent is id.

@@ -138,3 +138,36 @@ func TestImportMakesOneLayerImage(t *testing.T) {
 		t.Fatal("a failed import left a layer")
 	}
 }
+
+func TestTagMovesANameFromAnotherImage(t *testing.T) {
+	rt := newTestRuntime(t)
+	a := loadRandom(t, rt, 1, "a:1", "shared:x")
+	b := loadRandom(t, rt, 1, "b:1")
+	if err := rt.Tag(b, "shared:x"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := rt.Lookup("shared:x"); got.ID != b.ID {
+		t.Fatal("the name did not move")
+	}
+	if got, _ := rt.Lookup(a.ID); len(got.Names) != 1 || got.Names[0] != "docker.io/library/a:1" || got.LastTagTime == nil {
+		t.Fatalf("a kept %v", got.Names)
+	}
+	if err := rt.Tag(b, "x@sha256:"+strings.Repeat("0", 64)); err == nil {
+		t.Fatal("tagged with a digest")
+	}
+}
+
+func TestStorageContainersProtectTheirImage(t *testing.T) {
+	rt := newTestRuntime(t)
+	img := loadRandom(t, rt, 1, "a:1")
+	ctr, err := rt.store.CreateContainer("", nil, img.ID, "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Remove("a:1", false, false); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), ctr.ID[:12]) {
+		t.Fatalf("rmi of an image a storage container uses: %v", err)
+	}
+	if dels, _, err := rt.Prune(PruneOptions{All: true}); err != nil || len(dels) != 0 {
+		t.Fatalf("prune -a touched a used image: %v %+v", err, dels)
+	}
+}

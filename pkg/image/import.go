@@ -102,7 +102,11 @@ func (r *Runtime) Import(ctx context.Context, src io.Reader, opts ImportOptions)
 	defer layerFile.Close()
 
 	tx := &storeTx{r: r}
-	if _, err := tx.putLayer("", diffID, func() (io.ReadCloser, error) { return io.NopCloser(layerFile), nil }); err != nil {
+	openLayer := func() (io.ReadCloser, error) {
+		_, err := layerFile.Seek(0, io.SeekStart)
+		return io.NopCloser(layerFile), err
+	}
+	if _, err := tx.putLayer("", diffID, openLayer); err != nil {
 		tx.rollback()
 		return nil, err
 	}

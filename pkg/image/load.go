@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sirupsen/logrus"
 )
 
 // Loaded is one image that Load stored.
@@ -96,14 +98,23 @@ func (tx *storeTx) putLayer(parent string, diffID v1.Hash, open func() (io.ReadC
 	if tx.r.HasLayer(id) {
 		return id, nil
 	}
-	rc, err := open()
-	if err != nil {
-		return "", err
-	}
-	defer rc.Close()
-	id, err = tx.r.PutLayer(parent, diffID, v1.Hash{}, rc)
-	if err != nil {
-		return "", err
+	// A concurrent tug can make the storage library delete a staging
+	// directory mid-extraction (see WithLayerLock); the content is verified,
+	// so trying again from the archive is safe.
+	for attempt := 1; ; attempt++ {
+		rc, err := open()
+		if err != nil {
+			return "", err
+		}
+		id, err = tx.r.PutLayer(parent, diffID, v1.Hash{}, rc)
+		rc.Close()
+		if err == nil {
+			break
+		}
+		if attempt == 3 || errors.Is(err, errDigestMismatch) {
+			return "", err
+		}
+		logrus.Debugf("storing layer %s failed, trying again: %v", shortID(diffID.Hex), err)
 	}
 	tx.layers = append(tx.layers, id)
 	if tx.progress != nil {
@@ -147,11 +158,11 @@ func (tx *storeTx) commitArchiveImage(ctx context.Context, idx *tarIndex, img *a
 
 func (tx *storeTx) rollback() {
 	for i := len(tx.images) - 1; i >= 0; i-- {
-		tx.r.store.DeleteImage(tx.images[i], true)
+		tx.r.deleteStoredImage(tx.images[i])
 	}
 	for i := len(tx.layers) - 1; i >= 0; i-- {
 		// Refused (and so kept) when an image or a child layer uses it by now.
-		tx.r.store.DeleteLayer(tx.layers[i])
+		tx.r.deleteLayer(tx.layers[i])
 	}
 }
 

@@ -311,7 +311,7 @@ func (r *Runtime) deleteImage(id string, out []Deletion, force, prune, quiet boo
 		// image stays for the container, as a dangling image.
 		return out, nil
 	}
-	layers, err := r.store.DeleteImage(id, true)
+	layers, err := r.deleteStoredImage(id)
 	if err != nil {
 		if errors.Is(err, storage.ErrImageUsedByContainer) {
 			return out, nil
@@ -451,7 +451,7 @@ func (r *Runtime) pruneOrphanLayers(now time.Time) ([]Deletion, int64) {
 			if used[l.ID] || now.Sub(l.Created) < orphanLayerAge {
 				continue
 			}
-			if r.store.DeleteLayer(l.ID) == nil {
+			if r.deleteLayer(l.ID) == nil {
 				out = append(out, Deletion{Deleted: "sha256:" + l.ID})
 				freed += max(l.UncompressedSize, 0)
 				removed = true

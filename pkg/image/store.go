@@ -44,6 +44,9 @@ const (
 // matches. Its text is Docker's: "No such image: alpine:latest".
 var ErrNotFound = errors.New("No such image")
 
+// errDigestMismatch: a layer's content is not what its diff ID says.
+var errDigestMismatch = errors.New("layer content does not match its diff ID")
+
 func notFound(name string) error { return fmt.Errorf("%w: %s", ErrNotFound, name) }
 
 // Runtime is the image side of the engine.
@@ -147,7 +150,11 @@ func (r *Runtime) PutLayer(parent string, diffID, compressed v1.Hash, diff io.Re
 	if compressed.Hex != "" {
 		opts.OriginalDigest = digest.Digest(compressed.String())
 	}
-	layer, _, err := r.store.PutLayer(id, parent, nil, "", false, opts, diff)
+	var layer *storage.Layer
+	err := r.WithLayerLock(func() (err error) {
+		layer, _, err = r.store.PutLayer(id, parent, nil, "", false, opts, diff)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, storage.ErrDuplicateID) {
 			return id, nil // another tug stored it meanwhile
@@ -155,8 +162,8 @@ func (r *Runtime) PutLayer(parent string, diffID, compressed v1.Hash, diff io.Re
 		return "", fmt.Errorf("storing layer %s: %w", diffID.Hex[:12], err)
 	}
 	if layer.UncompressedDigest.String() != diffID.String() {
-		r.store.DeleteLayer(id)
-		return "", fmt.Errorf("layer content does not match its diff ID: expected %s, got %s", diffID, layer.UncompressedDigest)
+		r.deleteLayer(id)
+		return "", fmt.Errorf("%w: expected %s, got %s", errDigestMismatch, diffID, layer.UncompressedDigest)
 	}
 	return id, nil
 }
@@ -242,6 +249,37 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// WithLayerLock runs fn while holding tug's layer-store write lock.
+//
+// Every tug call that writes the layer store (creating or deleting layers
+// and images, creating containers) must hold it: the storage library extracts
+// a new layer into a staging directory outside its own lock, and a concurrent
+// writer that reloads the layer store can take that directory for a stale one
+// and delete it mid-extraction (a lock-file race in its tempdir recovery),
+// which fails the extraction or, worse, leaves a layer missing files whose
+// digest still matched. Serializing tug's writers closes that window.
+func (r *Runtime) WithLayerLock(fn func() error) error {
+	lock, err := lockfile.GetLockFile(filepath.Join(r.store.GraphRoot(), "tug-layers.lock"))
+	if err != nil {
+		return err
+	}
+	lock.Lock()
+	defer lock.Unlock()
+	return fn()
+}
+
+func (r *Runtime) deleteLayer(id string) error {
+	return r.WithLayerLock(func() error { return r.store.DeleteLayer(id) })
+}
+
+func (r *Runtime) deleteStoredImage(id string) (layers []string, err error) {
+	err = r.WithLayerLock(func() (err error) {
+		layers, err = r.store.DeleteImage(id, true)
+		return err
+	})
+	return layers, err
 }
 
 // updateMetadata changes an image's metadata under tug's metadata lock, so

@@ -249,7 +249,11 @@ func newTagCommand() *cobra.Command {
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageError(cmd, fmt.Errorf("%q requires exactly %d arguments: %s", cmd.CommandPath(), n, what))
+			plural := "s"
+			if n == 1 {
+				plural = ""
+			}
+			return usageError(cmd, fmt.Errorf("%q requires exactly %d argument%s: %s", cmd.CommandPath(), n, plural, what))
 		}
 		return nil
 	}

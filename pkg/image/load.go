@@ -44,6 +44,9 @@ func (r *Runtime) LoadWith(ctx context.Context, src io.Reader, opts LoadOptions)
 		return nil, err
 	}
 	defer cleanup()
+	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
+		return nil, badArchive("the archive is empty (nothing on stdin? give a file with -i)")
+	}
 	idx, err := indexTar(f)
 	if err != nil {
 		return nil, err

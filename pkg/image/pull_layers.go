@@ -38,7 +38,7 @@ func (r *Runtime) fetchLayers(ctx context.Context, cancel context.CancelCauseFun
 		}
 	}
 	for i := 0; i < first; i++ {
-		rep.Report(progress.Event{ID: shortID(layers[i].Digest), Status: "Already exists", Final: true})
+		rep.Report(progress.Event{ID: shortDigest(layers[i].Digest), Status: "Already exists", Final: true})
 	}
 	if first == len(chain) {
 		return false, nil
@@ -59,7 +59,7 @@ func (r *Runtime) fetchLayers(ctx context.Context, cancel context.CancelCauseFun
 		}
 		layer, err := res.image.LayerByDigest(d.Digest)
 		if err != nil {
-			return false, layerError(res.client, shortID(d.Digest), err)
+			return false, layerError(res.client, shortDigest(d.Digest), err)
 		}
 		dl, err := newDownload(filepath.Join(wd.Path, d.Digest.Hex), d, layer, rep)
 		if err != nil {
@@ -148,12 +148,8 @@ func layerError(c *repoClient, id string, err error) error {
 	return fmt.Errorf("fetching layer %s: %w", id, registryError(c.host, c.hasCreds, err))
 }
 
-func shortID(h v1.Hash) string {
-	if len(h.Hex) < 12 {
-		return h.Hex
-	}
-	return h.Hex[:12]
-}
+// shortDigest is a digest as progress lines show it: 12 hex digits.
+func shortDigest(h v1.Hash) string { return shortID(h.Hex) }
 
 // download is one blob being written to a file that readers may follow.
 type download struct {
@@ -177,7 +173,7 @@ func newDownload(path string, desc v1.Descriptor, layer v1.Layer, rep progress.R
 	if err != nil {
 		return nil, err
 	}
-	dl := &download{id: shortID(desc.Digest), path: path, desc: desc, layer: layer, rep: rep, file: f, uses: 1}
+	dl := &download{id: shortDigest(desc.Digest), path: path, desc: desc, layer: layer, rep: rep, file: f, uses: 1}
 	dl.cond = sync.NewCond(&dl.mu)
 	return dl, nil
 }

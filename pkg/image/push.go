@@ -137,10 +137,7 @@ func (r *Runtime) layerHistory() (map[string]*layerPast, error) {
 	}
 	out := map[string]*layerPast{}
 	for _, si := range images {
-		var meta metadata
-		if json.Unmarshal([]byte(si.Metadata), &meta) != nil {
-			continue
-		}
+		meta := readMetadata(si.Metadata)
 		repos := meta.PushedTo
 		if meta.Source != "" {
 			repos = append([]string{meta.Source}, repos...)
@@ -196,7 +193,7 @@ func (r *Runtime) pushOne(ctx context.Context, c *repoClient, t PushTarget, hist
 		order[i] = len(layers) - 1 - i
 	}
 	for _, i := range order {
-		rep.Report(progress.Event{ID: shortID(layers[i].DiffID), Status: "Preparing"})
+		rep.Report(progress.Event{ID: shortDigest(layers[i].DiffID), Status: "Preparing"})
 	}
 	blobs := make([]pushedBlob, len(layers))
 	results := make([]chan string, len(layers)) // each layer's final status
@@ -238,7 +235,7 @@ func (r *Runtime) pushOne(ctx context.Context, c *repoClient, t PushTarget, hist
 	// Final lines in a steady order (top layer first), each as soon as it is known.
 	for _, i := range order {
 		if status := <-results[i]; status != "" {
-			rep.Report(progress.Event{ID: shortID(layers[i].DiffID), Status: status, Final: true})
+			rep.Report(progress.Event{ID: shortDigest(layers[i].DiffID), Status: status, Final: true})
 		}
 	}
 	wg.Wait()
@@ -287,29 +284,23 @@ const maxPushedTo = 16
 // recordPush notes that repo has the image's layers, as blobs, for later
 // mounts and pushes.
 func (r *Runtime) recordPush(id, repo string, blobs map[string]blobRecord) error {
-	si, err := r.store.Image(id)
-	if err != nil {
-		return err
-	}
-	var meta metadata
-	json.Unmarshal([]byte(si.Metadata), &meta)
-	if meta.Source != repo {
-		kept := []string{repo}
-		for _, p := range meta.PushedTo {
-			if p != repo && len(kept) < maxPushedTo {
-				kept = append(kept, p)
+	return r.updateMetadata(id, func(meta *metadata) {
+		if meta.Source != repo {
+			kept := []string{repo}
+			for _, p := range meta.PushedTo {
+				if p != repo && len(kept) < maxPushedTo {
+					kept = append(kept, p)
+				}
 			}
+			meta.PushedTo = kept
 		}
-		meta.PushedTo = kept
-	}
-	if meta.Blobs == nil {
-		meta.Blobs = map[string]blobRecord{}
-	}
-	for id, b := range blobs {
-		meta.Blobs[id] = b
-	}
-	b, _ := json.Marshal(meta)
-	return r.store.SetMetadata(id, string(b))
+		if meta.Blobs == nil {
+			meta.Blobs = map[string]blobRecord{}
+		}
+		for id, b := range blobs {
+			meta.Blobs[id] = b
+		}
+	})
 }
 
 // sourceName is the repository as image metadata records it ("host/path",
@@ -352,7 +343,7 @@ const maxMountTries = 6
 // pushLayer makes sure the repository has layer l, returning Docker's word
 // for what happened and the blob it is.
 func (r *Runtime) pushLayer(ctx context.Context, c *repoClient, l StoredLayer, past *layerPast, dir string, rep progress.Reporter) (string, pushedBlob, error) {
-	id := shortID(l.DiffID)
+	id := shortDigest(l.DiffID)
 	// A blob the layer already is (the one it was pulled as, or pushed as)
 	// is the cheapest: nothing to compress if the registry has it or can
 	// mount it from a repository that has the layer.
@@ -398,7 +389,7 @@ func (r *Runtime) pushLayer(ctx context.Context, c *repoClient, l StoredLayer, p
 		if err != nil {
 			return nil, err
 		}
-		return &countingReader{ReadCloser: f, onRead: func(n int64) {
+		return &progressReader{ReadCloser: f, onRead: func(n int64) {
 			if now := time.Now(); now.Sub(last) > 100*time.Millisecond || n == blob.size {
 				last = now
 				rep.Report(progress.Event{ID: id, Status: "Pushing", Current: n, Total: blob.size})
@@ -432,7 +423,7 @@ type compressedFile struct {
 func (r *Runtime) compressLayer(ctx context.Context, l StoredLayer, path string) (*compressedFile, error) {
 	rc, err := r.LayerReader(l.ID)
 	if err != nil {
-		return nil, fmt.Errorf("reading layer %s: %w", shortID(l.DiffID), err)
+		return nil, fmt.Errorf("reading layer %s: %w", shortDigest(l.DiffID), err)
 	}
 	defer rc.Close()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -449,7 +440,7 @@ func (r *Runtime) compressLayer(ctx context.Context, l StoredLayer, path string)
 	}
 	if _, err := io.Copy(zw, ctxReader{ctx, rc}); err != nil {
 		os.Remove(path)
-		return nil, fmt.Errorf("compressing layer %s: %w", shortID(l.DiffID), err)
+		return nil, fmt.Errorf("compressing layer %s: %w", shortDigest(l.DiffID), err)
 	}
 	if err := zw.Close(); err != nil {
 		os.Remove(path)
@@ -462,13 +453,13 @@ type countingWriter struct{ n int64 }
 
 func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
-type countingReader struct {
+type progressReader struct {
 	io.ReadCloser
 	n      int64
 	onRead func(total int64)
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
+func (c *progressReader) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.n += int64(n)
 	c.onRead(c.n)

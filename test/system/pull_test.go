@@ -49,6 +49,13 @@ func TestPullOutputThenUpToDate(t *testing.T) {
 		if n := storedImages(t, e); n != 2 {
 			t.Fatalf("%d images stored, want 2", n)
 		}
+		// The image is what the registry has: its ID is the config digest, its
+		// repo digest the manifest's.
+		cfgName, _ := src.ConfigName()
+		out := e.TugOK("image", "inspect", "--format", "{{.Id}} {{json .RepoDigests}}", ref).Out
+		if want := cfgName.String() + ` ["` + strings.TrimSuffix(ref, ":latest") + "@" + digest + `"]` + "\n"; out != want {
+			t.Fatalf("inspect: %q, want %q", out, want)
+		}
 	})
 }
 
@@ -71,8 +78,14 @@ func TestPullMultiArchPicksThePlatform(t *testing.T) {
 	eachUser(t, func(t *testing.T, e *Env) {
 		r := e.TugOK("pull", ref)
 		mustContain(t, r.Out, layerOf["amd64"]+": Pull complete\n", "Digest: "+indexDigest.String()+"\n")
+		if arch := e.TugOK("image", "inspect", "--format", "{{.Architecture}}", ref).Out; arch != "amd64\n" {
+			t.Fatalf("the host pull gave %q", arch)
+		}
 		r = e.TugOK("pull", "--platform", "linux/arm64", ref)
 		mustContain(t, r.Out, layerOf["arm64"]+": Pull complete\n")
+		if arch := e.TugOK("image", "inspect", "--format", "{{.Architecture}} {{.Variant}}", ref).Out; !strings.HasPrefix(arch, "arm64") {
+			t.Fatalf("--platform linux/arm64 gave %q", arch)
+		}
 		// The image now under the name is the arm64 one: its config says so.
 		dest := Registry + "/" + repoName(t, "arm") + ":latest"
 		e.TugOK("push", ref, dest)
@@ -98,6 +111,11 @@ func TestPullByDigestAndAllTags(t *testing.T) {
 			t.Fatalf("pull by digest:\n%s", r.Out)
 		}
 		mustContain(t, e.TugOK("pull", byDigest).Out, "Status: Image is up to date for "+byDigest+"\n")
+		// Pulled by digest: no tag, the repo digest recorded.
+		out := e.TugOK("images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}").Out
+		if want := Registry + "/tug/busybox <none> " + digest + "\n"; out != want {
+			t.Fatalf("images after a pull by digest: %q, want %q", out, want)
+		}
 
 		repo := repoName(t, "tags")
 		cfg, _ := testimages.Config()
@@ -141,6 +159,9 @@ func TestPullErrors(t *testing.T) {
 		mustContain(t, r.Err, "unauthorized", AuthRegistry, "tug login")
 		if n := storedImages(t, e); n != 0 {
 			t.Fatalf("failed pulls left %d images", n)
+		}
+		if out := e.TugOK("images", "-q").Out; out != "" {
+			t.Fatalf("failed pulls left images: %q", out)
 		}
 		e.TugOK("pull", "--creds", authUser+":"+authPassword, AuthRegistry+"/tug/busybox")
 	})
@@ -215,6 +236,9 @@ func TestParallelPullsOfOneImage(t *testing.T) {
 		}
 		if n := storedImages(t, e); n != 1 {
 			t.Fatalf("%d images after 4 parallel pulls", n)
+		}
+		if ids := strings.Fields(e.TugOK("images", "-q").Out); len(ids) != 1 {
+			t.Fatalf("tug images -q after 4 parallel pulls: %v", ids)
 		}
 		mustContain(t, e.TugOK("pull", ref).Out, "Status: Image is up to date")
 	})

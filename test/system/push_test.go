@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/tug-project/tug/test/testimages"
 )
 
 // Pushed, then Layer already exists, then Mounted from; the registry has
@@ -52,10 +54,17 @@ func TestPushStatusesAndRoundTrip(t *testing.T) {
 		raw := e.ShOK("skopeo inspect --raw --tls-verify=false docker://" + second + ":v2").Out
 		mustContain(t, raw, "application/vnd.docker.distribution.manifest.v2+json")
 
-		// Pulled back into a fresh store: the same digest and the same layers.
+		// Push recorded the repo digest, as Docker does.
+		mustContain(t, e.TugOK("image", "inspect", "--format", "{{json .RepoDigests}}", src).Out, second+"@"+digest)
+
+		// Pulled back into a fresh store: the same digest, layers and image ID.
 		fresh := newEnv(t, e.Rootless)
 		r = fresh.TugOK("pull", second+":v2")
 		mustContain(t, r.Out, "Digest: "+digest+"\n")
+		id := e.TugOK("image", "inspect", "--format", "{{.Id}}", src).Out
+		if got := fresh.TugOK("image", "inspect", "--format", "{{.Id}}", second+":v2").Out; got != id {
+			t.Fatalf("pulled back as %s, pushed %s", got, id)
+		}
 		for _, l := range inspect.Layers {
 			mustContain(t, r.Out, strings.TrimPrefix(l, "sha256:")[:12]+": Pull complete\n")
 		}
@@ -96,4 +105,27 @@ func pushDigest(t *testing.T, out, tag string) (string, int) {
 	}
 	t.Fatalf("no %q digest line in:\n%s", tag, out)
 	return "", 0
+}
+
+// Docker's flow: tag a pulled image into another repository and push it;
+// the registry links the layers instead of receiving them.
+func TestTagThenPushMounts(t *testing.T) {
+	bb, err := testimages.Busybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := diffIDs(t, bb)[0]
+	eachUser(t, func(t *testing.T, e *Env) {
+		e.TugOK("pull", "-q", Img("busybox"))
+		dest := Registry + "/" + repoName(t, "tagged") + ":1.0"
+		e.TugOK("tag", Img("busybox"), dest)
+		r := e.TugOK("push", dest)
+		want := fmt.Sprintf("The push refers to repository [%s]\n%s: Mounted from tug/busybox\n1.0: digest: %s size: ", strings.TrimSuffix(dest, ":1.0"), layer, digestOf(t, bb))
+		if !strings.HasPrefix(r.Out, want) {
+			t.Fatalf("push output:\n%s\nwant:\n%s", r.Out, want)
+		}
+		if out := e.TugOK("push", "-q", dest).Out; out != dest+"\n" {
+			t.Fatalf("push -q: %q", out)
+		}
+	})
 }

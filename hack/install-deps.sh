@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(gcc make git pkg-config libsqlite3-dev docker-registry busybox-static skopeo podman
       uidmap fuse-overlayfs slirp4netns runc iproute2 curl util-linux procps hyperfine
-      xz-utils bzip2 gzip bsdutils diffutils)
+      xz-utils bzip2 gzip bsdutils diffutils
+      libbtrfs-dev)  # lets a plain `go test ./...` (without the Makefile tags) compile the storage library
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

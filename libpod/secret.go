@@ -38,7 +38,7 @@ const MaxSecretSize = 512000
 
 var (
 	// ErrNoSuchSecret is returned (wrapped, with the name) when no secret matches.
-	ErrNoSuchSecret = errors.New("no such secret")
+	ErrNoSuchSecret = errors.New("No such secret")
 	// ErrSecretExists is returned when the name is taken.
 	ErrSecretExists = errors.New("secret name in use")
 )
@@ -107,7 +107,7 @@ func (r *Runtime) CreateSecret(ctx context.Context, name string, data []byte, op
 		existing, err := r.scanSecret(tx.QueryRow(`SELECT `+secretColumns+` FROM secrets WHERE name = ?`, name))
 		switch {
 		case err == nil && !opts.Replace:
-			return fmt.Errorf("%w: secret %q already exists (ID %s): remove it first, or give --replace", ErrSecretExists, name, existing.ID)
+			return fmt.Errorf("%w: %q (ID %s): remove that secret first, or use --replace", ErrSecretExists, name, existing.ID)
 		case err == nil:
 			s, old = existing, existing.dataPath()
 			s.UpdatedAt, s.Version, s.Labels = now, s.Version+1, copyLabels(opts.Labels)

@@ -279,7 +279,7 @@ func (r *Runtime) LookupVolume(name string) (*Volume, error) {
 	return v, err
 }
 
-// VolumeFilters are parsed --filter options of volume ls and prune: name=
+// VolumeFilters are parsed --filter options (parse.ParseFilters) of volume ls and prune: name=
 // (a regular expression), driver=, label=KEY[=VALUE] (all must match),
 // label!=KEY[=VALUE] (key "label!": none may match), dangling=true|false.
 // Values of one key other than label are alternatives.
@@ -307,15 +307,10 @@ func (f VolumeFilters) compile() (*volumeMatcher, error) {
 		}
 		m.names = append(m.names, re)
 	}
-	for _, d := range f["dangling"] {
-		b, err := strconv.ParseBool(d)
-		if err != nil {
-			return nil, fmt.Errorf("invalid filter 'dangling=%s': use true or false", d)
-		}
-		if m.dangling != nil && *m.dangling != b {
-			return nil, fmt.Errorf("conflicting filters 'dangling=true' and 'dangling=false'")
-		}
-		m.dangling = &b
+	if d, set, err := parse.Filters(f).Bool("dangling"); err != nil {
+		return nil, err
+	} else if set {
+		m.dangling = &d
 	}
 	return m, nil
 }
@@ -330,20 +325,7 @@ func (m *volumeMatcher) match(v *Volume) bool {
 	if m.dangling != nil && *m.dangling != (v.Links == 0) {
 		return false
 	}
-	for _, want := range m.f["label"] {
-		k, val, hasValue := strings.Cut(want, "=")
-		got, ok := v.Labels[k]
-		if !ok || hasValue && got != val {
-			return false
-		}
-	}
-	for _, unwanted := range m.f["label!"] {
-		k, val, hasValue := strings.Cut(unwanted, "=")
-		if got, ok := v.Labels[k]; ok && (!hasValue || got == val) {
-			return false
-		}
-	}
-	return true
+	return parse.Filters(m.f).MatchLabels("label", v.Labels)
 }
 
 func anyMatch(n int, f func(int) bool) bool {

@@ -30,7 +30,7 @@ func newSecretCreateCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create [OPTIONS] NAME FILE|-",
 		Short: "Create a secret from a file or standard input",
-		Args:  argsExactly(2, "give the secret's name, and a file (- for standard input)"),
+		Args:  exactArgs(2, "give the secret's name, and a file (- for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, source := args[0], args[1]
 			if err := parse.SecretName(name); err != nil {
@@ -113,7 +113,7 @@ var secretHeaders = map[string]string{
 // by prefix, label as for volumes.
 var secretListFilters = []string{"id", "name", "label"}
 
-func matchSecret(s *libpod.Secret, f map[string][]string) bool {
+func matchSecret(s *libpod.Secret, f parse.Filters) bool {
 	prefix := func(key, value string) bool {
 		if len(f[key]) == 0 {
 			return true
@@ -128,14 +128,7 @@ func matchSecret(s *libpod.Secret, f map[string][]string) bool {
 	if !prefix("id", s.ID) || !prefix("name", s.Name) {
 		return false
 	}
-	for _, want := range f["label"] {
-		k, v, hasValue := strings.Cut(want, "=")
-		got, ok := s.Labels[k]
-		if !ok || hasValue && got != v {
-			return false
-		}
-	}
-	return true
+	return f.MatchLabels("label", s.Labels)
 }
 
 func newSecretLsCommand() *cobra.Command {
@@ -147,7 +140,7 @@ func newSecretLsCommand() *cobra.Command {
 		Short: "List secrets",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := parse.FilterArgs(filters, secretListFilters...)
+			f, err := parse.ParseFilters(filters, secretListFilters...)
 			if err != nil {
 				return err
 			}
@@ -192,7 +185,7 @@ func newSecretInspectCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] SECRET [SECRET...]",
 		Short: "Display detailed information on one or more secrets (never their values)",
-		Args:  argsAtLeast(1, "name the secret"),
+		Args:  minArgs(1, "name the secret"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if pretty && tmpl != "" {
 				return usageError(cmd, fmt.Errorf("--format is incompatible with human friendly format"))
@@ -239,7 +232,7 @@ func newSecretInspectCommand() *cobra.Command {
 				for i, s := range found {
 					values[i] = s.Inspect()
 				}
-				if err := format.JSONArray(out, values); err != nil {
+				if err := writeJSONArray(out, values); err != nil {
 					return err
 				}
 			}
@@ -281,7 +274,7 @@ func newSecretRmCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "rm SECRET [SECRET...]",
 		Short: "Remove one or more secrets",
-		Args:  argsAtLeast(1, "name the secret"),
+		Args:  minArgs(1, "name the secret"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := getRuntime()
 			if err != nil {
@@ -312,7 +305,7 @@ func newSecretExistsCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "exists SECRET",
 		Short: "Check if a secret exists (exit 0) or not (exit 1)",
-		Args:  argsExactly(1, "name the secret"),
+		Args:  exactArgs(1, "name the secret"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := getRuntime()
 			if err != nil {

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
 
-	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/tug-project/tug/libpod"
@@ -24,25 +21,21 @@ func init() {
 	register("volume", "rm", "", newVolumeRmCommand, "remove")
 	register("volume", "prune", "", newVolumePruneCommand)
 	register("volume", "exists", "", newVolumeExistsCommand)
+	registerInspectTarget(inspectTarget{typ: "volume", order: 30, lookup: inspectVolume,
+		notFound: func(err error) bool { return errors.Is(err, libpod.ErrNoSuchVolume) }})
 }
 
-// argsAtLeast and argsExactly word a wrong argument count as Docker does.
-func argsAtLeast(n int, what string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < n {
-			return usageError(cmd, fmt.Errorf("%q requires at least %d argument: %s", cmd.CommandPath(), n, what))
-		}
-		return nil
+// inspectVolume is `tug inspect`'s lookup of a volume (after containers and images, as Docker).
+func inspectVolume(name string, _ bool) (any, error) {
+	rt, err := getRuntime()
+	if err != nil {
+		return nil, err
 	}
-}
-
-func argsExactly(n int, what string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageError(cmd, fmt.Errorf("%q requires exactly %d argument(s): %s", cmd.CommandPath(), n, what))
-		}
-		return nil
+	v, err := rt.LookupVolume(name)
+	if err != nil {
+		return nil, err
 	}
+	return v.Inspect(), nil
 }
 
 // keyValues reads repeated KEY=VALUE flags (--label, --opt) into a map.
@@ -143,7 +136,7 @@ func newVolumeLsCommand() *cobra.Command {
 		Short: "List volumes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := parse.FilterArgs(filters, libpod.VolumeListFilters...)
+			f, err := parse.ParseFilters(filters, libpod.VolumeListFilters...)
 			if err != nil {
 				return err
 			}
@@ -182,7 +175,7 @@ func newVolumeInspectCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] VOLUME [VOLUME...]",
 		Short: "Display detailed information on one or more volumes",
-		Args:  argsAtLeast(1, "name the volume"),
+		Args:  minArgs(1, "name the volume"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if tmpl != "" && tmpl != "json" {
 				if _, err := format.Parse(tmpl); err != nil {
@@ -208,7 +201,7 @@ func newVolumeInspectCommand() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if tmpl == "" {
-				if err := format.JSONArray(out, found); err != nil {
+				if err := writeJSONArray(out, found); err != nil {
 					return err
 				}
 			} else {
@@ -234,7 +227,7 @@ func newVolumeRmCommand() *cobra.Command {
 		Use:   "rm [OPTIONS] VOLUME [VOLUME...]",
 		Short: "Remove one or more volumes",
 		Long:  "Remove one or more volumes. A volume in use by a container, even a stopped one, cannot be removed.",
-		Args:  argsAtLeast(1, "name the volume"),
+		Args:  minArgs(1, "name the volume"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := getRuntime()
 			if err != nil {
@@ -274,7 +267,7 @@ func newVolumePruneCommand() *cobra.Command {
 		Short: "Remove unused local volumes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := parse.FilterArgs(filters, libpod.VolumePruneFilters...)
+			f, err := parse.ParseFilters(filters, libpod.VolumePruneFilters...)
 			if err != nil {
 				return err
 			}
@@ -283,7 +276,7 @@ func newVolumePruneCommand() *cobra.Command {
 				if all {
 					warning = "WARNING! This will remove all local volumes not used by at least one container."
 				}
-				if !askYesNo(cmd.InOrStdin(), cmd.OutOrStdout(), warning+"\nAre you sure you want to continue?") {
+				if !confirm(cmd.InOrStdin(), cmd.OutOrStdout(), warning+"\nAre you sure you want to continue?") {
 					return nil
 				}
 			}
@@ -302,7 +295,7 @@ func newVolumePruneCommand() *cobra.Command {
 				}
 				fmt.Fprintln(out)
 			}
-			fmt.Fprintln(out, "Total reclaimed space:", units.HumanSize(float64(reclaimed)))
+			fmt.Fprintln(out, "Total reclaimed space:", format.HumanSize(reclaimed))
 			return err
 		},
 	}
@@ -313,22 +306,11 @@ func newVolumePruneCommand() *cobra.Command {
 	return cmd
 }
 
-// askYesNo asks a question as Docker does ("... [y/N] "): only y or yes agrees.
-func askYesNo(in io.Reader, out io.Writer, question string) bool {
-	fmt.Fprint(out, question+" [y/N] ")
-	line, _ := bufio.NewReader(in).ReadString('\n')
-	if line == "" {
-		fmt.Fprintln(out)
-	}
-	answer := strings.ToLower(strings.TrimSpace(line))
-	return answer == "y" || answer == "yes"
-}
-
 func newVolumeExistsCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "exists VOLUME",
 		Short: "Check if a volume exists (exit 0) or not (exit 1)",
-		Args:  argsExactly(1, "name the volume"),
+		Args:  exactArgs(1, "name the volume"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := getRuntime()
 			if err != nil {

@@ -330,38 +330,6 @@ func FuzzParseLocalVolumeOptions(f *testing.F) {
 	})
 }
 
-func TestFilterArgs(t *testing.T) {
-	f, err := FilterArgs([]string{"label=a=b", "label!=c", "Name=x", "label=d"}, "label", "label!", "name")
-	if err != nil || !reflect.DeepEqual(f, map[string][]string{"label": {"a=b", "d"}, "label!": {"c"}, "name": {"x"}}) {
-		t.Fatalf("%v %v", f, err)
-	}
-	for _, bad := range []string{"label", "=x", "bogus=1", "label!x"} {
-		if _, err := FilterArgs([]string{bad}, "label", "label!"); err == nil {
-			t.Errorf("%q: accepted", bad)
-		}
-	}
-}
-
-func FuzzFilterArgs(f *testing.F) {
-	for _, s := range []string{"label=a", "label!=b=c", "name=", "x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, err := FilterArgs([]string{s}, "label", "label!", "name")
-		if err != nil {
-			return
-		}
-		if len(got) != 1 {
-			t.Fatalf("%q: %v", s, got)
-		}
-		for k := range got {
-			if k != "label" && k != "label!" && k != "name" {
-				t.Fatalf("%q: key %q", s, k)
-			}
-		}
-	})
-}
-
 func FuzzParseKeyValue(f *testing.F) {
 	for _, s := range []string{"a=b", "a", "=b", "a==b", " a=b"} {
 		f.Add(s)

@@ -78,6 +78,11 @@ func TestVolumeCreateInspectLsRm(t *testing.T) {
 		if out := e.TugOK("volume", "inspect", "-f", "{{.Mountpoint}}", "my-data").Out; out != mountpoint+"\n" {
 			t.Fatalf("inspect -f: %q", out)
 		}
+		// The top-level inspect finds volumes too.
+		if out := e.TugOK("inspect", "--type", "volume", "-f", "{{.Mountpoint}}", "my-data").Out; out != mountpoint+"\n" {
+			t.Fatalf("inspect --type volume: %q", out)
+		}
+		mustContain(t, e.TugOK("inspect", "my-data").Out, `"Scope": "local"`)
 		// Rootless, the data belongs to the user on the host (root in the container).
 		uid, mode := ownerOf(t, mountpoint)
 		if uid != e.uid || mode != 0o755 {
@@ -124,7 +129,7 @@ func TestVolumeCreateInspectLsRm(t *testing.T) {
 			t.Fatalf("ls --format json: %v %v", row, err)
 		}
 		r := e.TugFail(125, "volume", "ls", "--filter", "colour=red")
-		mustContain(t, r.Err, "invalid filter 'colour'")
+		mustContain(t, r.Err, `invalid filter "colour"`)
 
 		if got := e.Tug("volume", "exists", "my-data"); got.Code != 0 || got.Out+got.Err != "" {
 			t.Fatalf("exists: %+v", got)

@@ -7,7 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/moby/sys/mountinfo"
+
+	"github.com/tug-project/tug/pkg/parse"
 )
 
 func TestSecretLifecycle(t *testing.T) {
@@ -110,5 +115,52 @@ func TestSecretOrphanFilesAreSwept(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Fatalf("orphans left: %v", entries)
+	}
+}
+
+func TestMountSecretsOnTmpfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting needs root")
+	}
+	rt := newTestRuntime(t, t.TempDir())
+	ctx := context.Background()
+	rt.CreateSecret(ctx, "pw", []byte("hunter2"), SecretCreateOptions{})
+	reqs := []parse.SecretRequest{
+		{Name: "pw", Type: parse.SecretMount, Target: "/run/secrets/pw", Mode: 0o444},
+		{Name: "pw", Type: parse.SecretMount, Target: "/etc/app/pw", UID: 1000, GID: 1000, Mode: 0o400},
+		{Name: "pw", Type: parse.SecretEnv, Target: "DB_PASSWORD"},
+	}
+	files, env, err := rt.MountSecrets("c1", reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.UnmountSecrets("c1") })
+	if len(files) != 2 || len(env) != 1 || env[0] != "DB_PASSWORD=hunter2" {
+		t.Fatalf("files %v env %v", files, env)
+	}
+	if mounted, _ := mountinfo.Mounted(rt.secretsRunDir("c1")); !mounted {
+		t.Fatal("secrets are not on a tmpfs")
+	}
+	for i, f := range files {
+		info, err := os.Stat(f.Source)
+		if err != nil || info.Mode().Perm() != os.FileMode(reqs[i].Mode) || f.Target != reqs[i].Target {
+			t.Fatalf("%+v: %v %v", f, info, err)
+		}
+		if st := info.Sys().(*syscall.Stat_t); st.Uid != reqs[i].UID || st.Gid != reqs[i].GID {
+			t.Fatalf("%s owned by %d:%d", f.Source, st.Uid, st.Gid)
+		}
+		if data, _ := os.ReadFile(f.Source); string(data) != "hunter2" {
+			t.Fatalf("%s holds %q", f.Source, data)
+		}
+	}
+	// A second start replaces the tmpfs; a missing secret fails with its name.
+	if _, _, err := rt.MountSecrets("c1", []parse.SecretRequest{{Name: "gone", Type: parse.SecretMount, Target: "/run/secrets/gone", Mode: 0o444}}); err == nil || !strings.Contains(err.Error(), "No such secret: gone") {
+		t.Fatalf("missing secret: %v", err)
+	}
+	if err := rt.UnmountSecrets("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(rt.secretsRunDir("c1")); !os.IsNotExist(err) {
+		t.Fatalf("secrets dir left: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/moby/sys/mountinfo"
@@ -462,5 +463,61 @@ func TestMountBindVolumeAndRemovalKeepsHostData(t *testing.T) {
 func TestRedactPassword(t *testing.T) {
 	if got := redactPassword("mount //h/s, data: username=u,password=hunter2,vers=3: permission denied"); strings.Contains(got, "hunter2") {
 		t.Fatal(got)
+	}
+}
+
+func TestCopyUpFillsAnEmptyVolumeOnce(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("keeping owners needs root")
+	}
+	rt := newTestRuntime(t, t.TempDir())
+	rootfs := t.TempDir()
+	data := filepath.Join(rootfs, "data")
+	os.MkdirAll(filepath.Join(data, "sub"), 0o750)
+	os.Chown(data, 1000, 1001)
+	os.Chmod(data, 0o770)
+	os.WriteFile(filepath.Join(data, "seed.txt"), []byte("seed"), 0o640)
+	os.Chown(filepath.Join(data, "seed.txt"), 1000, 1001)
+	os.Symlink("/etc/passwd", filepath.Join(data, "link"))
+	// A symlink in the image is resolved inside the rootfs, never on the host.
+	os.Symlink("/data", filepath.Join(rootfs, "alias"))
+	os.MkdirAll(filepath.Join(rootfs, "etc"), 0o755)
+
+	v, _, _ := rt.CreateVolume(context.Background(), VolumeCreateOptions{Name: "seeded"})
+	copied, err := v.CopyUp(rootfs, "/alias")
+	if err != nil || !copied {
+		t.Fatalf("copy-up: %v %v", copied, err)
+	}
+	info, err := os.Stat(filepath.Join(v.Mountpoint(), "seed.txt"))
+	if err != nil || info.Mode().Perm() != 0o640 || info.Sys().(*syscall.Stat_t).Uid != 1000 || info.Sys().(*syscall.Stat_t).Gid != 1001 {
+		t.Fatalf("seed.txt: %v %v", info, err)
+	}
+	root, _ := os.Stat(v.Mountpoint())
+	if root.Mode().Perm() != 0o770 || root.Sys().(*syscall.Stat_t).Uid != 1000 {
+		t.Fatalf("the volume's root did not take the image directory's owner and mode: %v", root.Mode())
+	}
+	if target, err := os.Readlink(filepath.Join(v.Mountpoint(), "link")); err != nil || target != "/etc/passwd" {
+		t.Fatalf("symlink: %q %v", target, err)
+	}
+	// Not empty any more: a second container's copy-up leaves it alone.
+	os.WriteFile(filepath.Join(v.Mountpoint(), "seed.txt"), []byte("changed"), 0o640)
+	if copied, err := v.CopyUp(rootfs, "/data"); copied || err != nil {
+		t.Fatalf("second copy-up: %v %v", copied, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(v.Mountpoint(), "seed.txt")); string(b) != "changed" {
+		t.Fatalf("second copy-up overwrote data: %q", b)
+	}
+	other, _, _ := rt.CreateVolume(context.Background(), VolumeCreateOptions{Name: "nothing"})
+	if copied, err := other.CopyUp(rootfs, "/missing"); copied || err != nil {
+		t.Fatalf("copy-up of nothing: %v %v", copied, err)
+	}
+	if err := ChownTree(v.Mountpoint(), 2000, 2000); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Lstat(filepath.Join(v.Mountpoint(), "link")); st.Sys().(*syscall.Stat_t).Uid != 2000 {
+		t.Fatal("ChownTree missed the symlink")
+	}
+	if st, _ := os.Stat("/etc/passwd"); st.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Fatal("ChownTree followed a symlink")
 	}
 }

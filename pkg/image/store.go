@@ -80,6 +80,16 @@ type metadata struct {
 	LastTagTime *time.Time `json:"lastTagTime,omitempty"`
 	// Parent is the image this one was built or committed from ("" if none).
 	Parent string `json:"parent,omitempty"`
+	// PushedTo lists repositories the image was pushed to: they have its
+	// layers too, so later pushes can mount from them as well.
+	PushedTo []string `json:"pushedTo,omitempty"`
+	// Blobs maps a layer (chain ID) to the registry blob it was last pushed as.
+	Blobs map[string]blobRecord `json:"blobs,omitempty"`
+}
+
+type blobRecord struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
 }
 
 func readMetadata(s string) metadata {
@@ -216,6 +226,12 @@ func (r *Runtime) CreateImage(rawConfig []byte, opts CreateOptions) (*Image, err
 		return nil, fmt.Errorf("creating image record: %w", err)
 	}
 	if errors.Is(err, storage.ErrDuplicateID) {
+		// A call killed inside storage's CreateImage leaves the record without
+		// its big data; a concurrent call may be writing it now. Either way,
+		// writing the same bytes again completes the image.
+		if err := r.ensureBigData(id, iopts.BigData); err != nil {
+			return nil, err
+		}
 		if err := r.addRepoDigest(id, opts.RepoDigest, opts.Manifest); err != nil {
 			return nil, err
 		}
@@ -226,6 +242,18 @@ func (r *Runtime) CreateImage(rawConfig []byte, opts CreateOptions) (*Image, err
 		}
 	}
 	return r.byID(id)
+}
+
+func (r *Runtime) ensureBigData(id string, items []storage.ImageBigDataOption) error {
+	for _, item := range items {
+		if _, err := r.store.ImageBigDataDigest(id, item.Key); err == nil {
+			continue
+		}
+		if err := r.store.SetImageBigData(id, item.Key, item.Data, func(b []byte) (digest.Digest, error) { return digest.FromBytes(b), nil }); err != nil {
+			return fmt.Errorf("completing image %s: %w", shortID(id), err)
+		}
+	}
+	return nil
 }
 
 // chainSize adds up the sizes of a layer and its parents.
@@ -546,7 +574,7 @@ func (r *Runtime) cleanStaleTemp() {
 	if err != nil {
 		return
 	}
-	for _, e := range entries {
+	for _, e := range r.cleanLockedLeftovers(entries) {
 		info, err := e.Info()
 		if err == nil && time.Since(info.ModTime()) > 24*time.Hour {
 			os.RemoveAll(filepath.Join(r.tmpDir, e.Name()))

@@ -32,6 +32,8 @@ var migrations = []string{
 		state TEXT NOT NULL
 	 );
 	 CREATE INDEX containers_image ON containers(image_id);`,
+	volumesSchema, // volume.go
+	secretsSchema, // secret.go
 }
 
 // SchemaVersion is the schema this binary writes.

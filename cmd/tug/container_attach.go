@@ -131,7 +131,7 @@ func newAttachCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "attach [OPTIONS] CONTAINER",
 		Short: "Attach local standard input, output, and error streams to a running container",
-		Args:  exactArgs(1),
+		Args:  exactArgs(1, "name the container to attach to"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			keys, err := libpod.ParseDetachKeys(detachKeys)
 			if err != nil {

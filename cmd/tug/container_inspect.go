@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -60,7 +61,7 @@ func newContainerInspectCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Display detailed information on one or more containers",
-		Args:  minArgs(1),
+		Args:  minArgs(1, "name the containers to inspect"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if tmpl != "" && tmpl != "json" {
 				if _, err := format.Parse(tmpl); err != nil {
@@ -91,4 +92,20 @@ func newContainerInspectCommand() *cobra.Command {
 
 func init() {
 	register("container", "inspect", "", newContainerInspectCommand)
+	// tug inspect tries containers first, as Docker does.
+	registerInspectTarget(inspectTarget{typ: "container", order: 10, lookup: inspectContainer,
+		notFound: func(err error) bool { return errors.Is(err, libpod.ErrNoSuchContainer) }})
+}
+
+// inspectContainer is tug inspect's lookup of a container.
+func inspectContainer(name string, _ bool) (any, error) {
+	rt, err := getRuntime()
+	if err != nil {
+		return nil, err
+	}
+	c, err := rt.LookupContainer(name)
+	if err != nil {
+		return nil, err
+	}
+	return c.Inspect(), nil
 }

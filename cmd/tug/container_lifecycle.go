@@ -14,24 +14,6 @@ import (
 	"github.com/tug-project/tug/pkg/parse"
 )
 
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageError(cmd, fmt.Errorf("%q requires exactly %d argument(s)", cmd.CommandPath(), n))
-		}
-		return nil
-	}
-}
-
-func minArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < n {
-			return usageError(cmd, fmt.Errorf("%q requires at least %d argument(s)", cmd.CommandPath(), n))
-		}
-		return nil
-	}
-}
-
 // notFound words a lookup failure as Docker does (exit 1).
 func notFound(err error) error {
 	if errors.Is(err, libpod.ErrNoSuchContainer) {
@@ -86,7 +68,7 @@ func newStartCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers",
-		Args:  minArgs(1),
+		Args:  minArgs(1, "name the containers to start"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			keys, err := libpod.ParseDetachKeys(detachKeys)
 			if err != nil {
@@ -144,7 +126,7 @@ func newStopCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stop [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Stop one or more running containers",
-		Args:  minArgs(1),
+		Args:  minArgs(1, "name the containers to stop"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return eachContainer(cmd, args, func(c *libpod.Container) error {
 				return c.Stop(stopTimeout(cmd, secs, c))
@@ -160,7 +142,7 @@ func newRestartCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restart [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Restart one or more containers",
-		Args:  minArgs(1),
+		Args:  minArgs(1, "name the containers to restart"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return eachContainer(cmd, args, func(c *libpod.Container) error {
 				err := c.Restart(cmd.Context(), stopTimeout(cmd, secs, c))
@@ -181,7 +163,7 @@ func newKillCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kill [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Kill one or more running containers",
-		Args:  minArgs(1),
+		Args:  minArgs(1, "name the containers to kill"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sig, err := parse.Signal(sigName)
 			if err != nil {
@@ -199,7 +181,7 @@ func newRmCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rm [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Remove one or more containers",
-		Args:  minArgs(1),
+		Args:  minArgs(1, "name the containers to remove"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_ = volumes // anonymous volumes do not exist yet: nothing more to remove
 			return eachContainer(cmd, args, func(c *libpod.Container) error { return c.Remove(force) })
@@ -214,7 +196,7 @@ func newWaitCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "wait CONTAINER [CONTAINER...]",
 		Short: "Block until one or more containers stop, then print their exit codes",
-		Args:  minArgs(1),
+		Args:  minArgs(1, "name the containers to wait for"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := getRuntime()
 			if err != nil {
@@ -246,7 +228,7 @@ func newExistsCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "exists CONTAINER",
 		Short: "Check if a container exists (exit 0 if it does, 1 if not)",
-		Args:  exactArgs(1),
+		Args:  exactArgs(1, "name the container"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := getRuntime()
 			if err != nil {
@@ -269,7 +251,7 @@ func newCleanupCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "cleanup [--run N] CONTAINER",
 		Hidden: true,
-		Args:   exactArgs(1),
+		Args:   exactArgs(1, "name the container"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := getRuntime()
 			if err != nil {

@@ -21,7 +21,7 @@ func newLogsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs [OPTIONS] CONTAINER",
 		Short: "Fetch the logs of a container",
-		Args:  exactArgs(1),
+		Args:  exactArgs(1, "name the container"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ro := logs.ReadOptions{Tail: -1, Follow: follow}
 			if tail != "all" && tail != "" {
@@ -36,12 +36,12 @@ func newLogsCommand() *cobra.Command {
 			now := time.Now()
 			var err error
 			if since != "" {
-				if ro.Since, err = parse.Timestamp(since, now); err != nil {
+				if ro.Since, err = parse.ParseTimestamp(since, now); err != nil {
 					return usageError(cmd, fmt.Errorf("invalid --since: %w", err))
 				}
 			}
 			if until != "" {
-				if ro.Until, err = parse.Timestamp(until, now); err != nil {
+				if ro.Until, err = parse.ParseTimestamp(until, now); err != nil {
 					return usageError(cmd, fmt.Errorf("invalid --until: %w", err))
 				}
 			}

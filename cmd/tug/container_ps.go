@@ -63,15 +63,6 @@ func statusText(c *libpod.Container, now time.Time) string {
 	return "Created"
 }
 
-// ellipsis shortens s to n characters as Docker's tables do.
-func ellipsis(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
 type psFilter struct {
 	key, value string
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -32,6 +31,7 @@ type createFlags struct {
 	network                                               string
 	privileged, readOnly                                  bool
 	capAdd, capDrop, securityOpt, groupAdd, ulimits       []string
+	reg                                                   registryFlags
 }
 
 func addCreateFlags(fs *pflag.FlagSet, f *createFlags) {
@@ -171,12 +171,9 @@ func (f *createFlags) spec(fs *pflag.FlagSet, args []string) (*specgen.Spec, err
 	return s, nil
 }
 
-// pullImage pulls ref into the store, printing Docker's progress lines to
-// out. It is set by the pull command's file once pulling exists.
-var pullImage func(ctx context.Context, rt *libpod.Runtime, ref string, out io.Writer) (*image.Image, error)
-
-// resolveImage finds the image of a new container, pulling it as --pull says.
-func resolveImage(ctx context.Context, rt *libpod.Runtime, name, policy string) (*image.Image, error) {
+// resolveImage finds the image of a new container, pulling it as --pull
+// says, with Docker's pull lines on stderr.
+func resolveImage(ctx context.Context, cmd *cobra.Command, rt *libpod.Runtime, name, policy string, reg *registryFlags) (*image.Image, error) {
 	images, err := rt.Images()
 	if err != nil {
 		return nil, err
@@ -194,10 +191,22 @@ func resolveImage(ctx context.Context, rt *libpod.Runtime, name, policy string) 
 		}
 		fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", familiarName(name))
 	}
-	if pullImage == nil {
-		return nil, fmt.Errorf("image %s is not in the local store, and this build of tug cannot pull: load it with tug load", name)
+	ref, err := parse.ParseReference(name)
+	if err != nil {
+		return nil, err
 	}
-	return pullImage(ctx, rt, name, os.Stderr)
+	opts := image.PullOptions{}
+	if opts.RegistryOptions, err = reg.options(cmd); err != nil {
+		return nil, err
+	}
+	rep, done := progressFor(os.Stderr, false)
+	opts.Progress = rep
+	res, err := images.Pull(ctx, ref, opts)
+	done()
+	if err != nil {
+		return nil, err
+	}
+	return res.Image, nil
 }
 
 // familiarName is how Docker names an image in "Unable to find image": with its tag.
@@ -227,7 +236,7 @@ func createContainer(cmd *cobra.Command, f *createFlags, args []string) (*libpod
 		spec.Log = lc
 	}
 	ctx := cmd.Context()
-	img, err := resolveImage(ctx, rt, spec.Image, f.pull)
+	img, err := resolveImage(ctx, cmd, rt, spec.Image, f.pull, &f.reg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -267,6 +276,7 @@ func newCreateCommand() *cobra.Command {
 		},
 	}
 	addCreateFlags(cmd.Flags(), &f)
+	f.reg.add(cmd, false)
 	return cmd
 }
 
@@ -311,6 +321,7 @@ func newRunCommand() *cobra.Command {
 	fs.BoolVarP(&detach, "detach", "d", false, "run container in background and print container ID")
 	fs.StringVar(&detachKeys, "detach-keys", "", "override the key sequence for detaching a container (default ctrl-p,ctrl-q)")
 	fs.BoolVar(&sigProxy, "sig-proxy", true, "proxy received signals to the process")
+	f.reg.add(cmd, false)
 	return cmd
 }
 

@@ -17,9 +17,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/tug-project/tug/test/testimages"
 	"github.com/tug-project/tug/test/testregistry"
@@ -89,6 +91,8 @@ type benchmark struct {
 var benchmarks = []benchmark{
 	{"tug version", "< 10 ms", benchVersion},
 	{"tug images (50 images)", "< 20 ms", benchImages},
+	{"load 3-layer image archive", "-", benchLoad},
+	{"save 3-layer image archive", "-", benchSave},
 	{"pull 100 MB, 3 layers", "<= 0.8x podman", benchPull},
 	{"rootless first call: unshare true (creates the namespace)", "-", benchUnshareCold},
 	{"rootless later call: unshare true (joins)", "-", benchUnshareWarm},
@@ -169,26 +173,109 @@ func benchVersion(_ *testregistry.Registry, _ bool) (result, error) {
 
 const imageCount = 50
 
-func benchImages(reg *testregistry.Registry, hasPodman bool) (result, error) {
-	root := filepath.Join(workDir, "images")
+// smallArchives writes the 50 small bench images as docker-archives (as
+// `docker save` writes them) and returns their paths, so that the listing
+// benchmark fills its stores with load and needs no pull.
+func smallArchives() ([]string, error) {
+	dir := filepath.Join(workDir, "archives")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var paths []string
 	for i := 0; i < imageCount; i++ {
-		if err := run(tug(root, "pull", "-q", fmt.Sprintf("%s/bench/small%d:latest", reg.Addr, i))); err != nil {
+		img, err := smallImage(i)
+		if err != nil {
+			return nil, err
+		}
+		tag, err := name.NewTag(fmt.Sprintf("127.0.0.1:5000/bench/small%d:latest", i))
+		if err != nil {
+			return nil, err
+		}
+		p := filepath.Join(dir, fmt.Sprintf("small%d.tar", i))
+		if err := tarball.WriteToFile(p, tag, img); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+func benchImages(_ *testregistry.Registry, hasPodman bool) (result, error) {
+	archives, err := smallArchives()
+	if err != nil {
+		return result{}, err
+	}
+	root := filepath.Join(workDir, "images")
+	for _, a := range archives {
+		if err := run(tug(root, "load", "-i", a)); err != nil {
 			return result{}, err
 		}
 	}
 	var r result
-	var err error
 	if r.tug, err = timeRuns(*runs*2, nil, func(int) []string { return tug(root, "images") }); err != nil {
 		return r, err
 	}
 	if hasPodman {
 		proot := filepath.Join(workDir, "images-podman")
-		for i := 0; i < imageCount; i++ {
-			if err := run(podman(proot, "pull", "-q", "--tls-verify=false", fmt.Sprintf("%s/bench/small%d:latest", reg.Addr, i))); err != nil {
+		for _, a := range archives {
+			if err := run(podman(proot, "load", "-q", "-i", a)); err != nil {
 				return r, err
 			}
 		}
 		if r.podman, err = timeRuns(*runs*2, nil, func(int) []string { return podman(proot, "images") }); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// benchLoad times `load` of the 3-layer test image into an empty store, and
+// benchSave `save` of it, against podman.
+func benchLoad(_ *testregistry.Registry, hasPodman bool) (result, error) {
+	return benchArchive(hasPodman, true)
+}
+
+func benchSave(_ *testregistry.Registry, hasPodman bool) (result, error) {
+	return benchArchive(hasPodman, false)
+}
+
+func benchArchive(hasPodman, load bool) (result, error) {
+	img, err := testimages.MultiLayer()
+	if err != nil {
+		return result{}, err
+	}
+	archive := filepath.Join(workDir, "multilayer.tar")
+	tag, _ := name.NewTag("127.0.0.1:5000/bench/multilayer:latest")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		return result{}, err
+	}
+	ref := tag.String()
+	out := filepath.Join(workDir, "saved.tar")
+	n := max(*runs, 5)
+	var r result
+	type engine struct {
+		dir string
+		cmd func(root string, args ...string) []string
+		d   *time.Duration
+	}
+	engines := []engine{{"archive-tug", tug, &r.tug}}
+	if hasPodman {
+		engines = append(engines, engine{"archive-podman", podman, &r.podman})
+	}
+	for _, en := range engines {
+		root := filepath.Join(workDir, en.dir)
+		fresh := func(int) error {
+			exec.Command("sh", "-c", "grep -o ' "+root+"[^ ]*' /proc/self/mounts | xargs -r -n1 umount -l").Run()
+			return os.RemoveAll(root)
+		}
+		if load {
+			*en.d, err = timeRuns(n, fresh, func(int) []string { return en.cmd(root, "load", "-q", "-i", archive) })
+		} else {
+			if err = run(en.cmd(root, "load", "-q", "-i", archive)); err == nil {
+				*en.d, err = timeRuns(n, func(int) error { return os.RemoveAll(out) }, func(int) []string { return en.cmd(root, "save", "-o", out, ref) })
+			}
+		}
+		if err != nil {
 			return r, err
 		}
 	}
@@ -223,16 +310,8 @@ func benchPull(reg *testregistry.Registry, hasPodman bool) (result, error) {
 // fillRegistry pushes 50 small distinct images and one ~100 MB image of 3
 // incompressible layers.
 func fillRegistry(reg *testregistry.Registry) error {
-	base, err := testimages.Busybox()
-	if err != nil {
-		return err
-	}
 	for i := 0; i < imageCount; i++ {
-		l, err := testimages.Layer([]testimages.File{{Name: "bench-id", Mode: 0o644, Body: []byte(fmt.Sprint(i))}})
-		if err != nil {
-			return err
-		}
-		img, err := mutate.AppendLayers(base, l)
+		img, err := smallImage(i)
 		if err != nil {
 			return err
 		}
@@ -254,6 +333,19 @@ func fillRegistry(reg *testregistry.Registry) error {
 		}
 	}
 	return reg.Push("bench/big:latest", img)
+}
+
+// smallImage is bench image i: busybox plus a layer that makes it distinct.
+func smallImage(i int) (v1.Image, error) {
+	base, err := testimages.Busybox()
+	if err != nil {
+		return nil, err
+	}
+	l, err := testimages.Layer([]testimages.File{{Name: "bench-id", Mode: 0o644, Body: []byte(fmt.Sprint(i))}})
+	if err != nil {
+		return nil, err
+	}
+	return mutate.AppendLayers(base, l)
 }
 
 func firstLine(s string) string {

@@ -29,6 +29,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
 	"go.podman.io/storage"
+	"go.podman.io/storage/pkg/lockfile"
 
 	"github.com/tug-project/tug/pkg/config"
 	"github.com/tug-project/tug/pkg/parse"
@@ -39,14 +40,23 @@ const (
 	bigDataManifest = "manifest"
 )
 
-// ErrNotFound is returned (wrapped, with the name asked for) when no image matches.
-var ErrNotFound = errors.New("no such image")
+// ErrNotFound is returned (wrapped, with the name asked for) when no image
+// matches. Its text is Docker's: "No such image: alpine:latest".
+var ErrNotFound = errors.New("No such image")
+
+// errDigestMismatch: a layer's content is not what its diff ID says.
+var errDigestMismatch = errors.New("layer content does not match its diff ID")
+
+func notFound(name string) error { return fmt.Errorf("%w: %s", ErrNotFound, name) }
 
 // Runtime is the image side of the engine.
 type Runtime struct {
 	store  storage.Store
 	config *config.Config
 	tmpDir string
+	// InUse lists the containers using an image; libpod sets it. Nil means
+	// no container uses any image.
+	InUse InUseFunc
 }
 
 // New returns an image runtime over store. tmpDir holds partial downloads; it
@@ -64,6 +74,30 @@ type metadata struct {
 	// Pulled records, per repository, where the layers came from, so that a
 	// push to another repository of the same registry can mount them.
 	Source string `json:"source,omitempty"`
+	// Size caches the sum of the layer sizes, so `tug images` reads no layers.
+	Size int64 `json:"size,omitempty"`
+	// LastTagTime is when a name was last added (inspect's Metadata.LastTagTime).
+	LastTagTime *time.Time `json:"lastTagTime,omitempty"`
+	// Parent is the image this one was built or committed from ("" if none).
+	Parent string `json:"parent,omitempty"`
+	// PushedTo lists repositories the image was pushed to: they have its
+	// layers too, so later pushes can mount from them as well.
+	PushedTo []string `json:"pushedTo,omitempty"`
+	// Blobs maps a layer (chain ID) to the registry blob it was last pushed as.
+	Blobs map[string]blobRecord `json:"blobs,omitempty"`
+}
+
+type blobRecord struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+func readMetadata(s string) metadata {
+	var m metadata
+	if s != "" {
+		json.Unmarshal([]byte(s), &m)
+	}
+	return m
 }
 
 // Image is one stored image as commands see it.
@@ -77,6 +111,8 @@ type Image struct {
 	RawConfig   []byte
 	Size        int64 // sum of the uncompressed layer sizes, as Docker reports
 	Source      string
+	Parent      string     // image ID this one was built from, "" if none
+	LastTagTime *time.Time // when a name was last added, nil if never
 	stored      *storage.Image
 }
 
@@ -124,7 +160,11 @@ func (r *Runtime) PutLayer(parent string, diffID, compressed v1.Hash, diff io.Re
 	if compressed.Hex != "" {
 		opts.OriginalDigest = digest.Digest(compressed.String())
 	}
-	layer, _, err := r.store.PutLayer(id, parent, nil, "", false, opts, diff)
+	var layer *storage.Layer
+	err := r.WithLayerLock(func() (err error) {
+		layer, _, err = r.store.PutLayer(id, parent, nil, "", false, opts, diff)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, storage.ErrDuplicateID) {
 			return id, nil // another tug stored it meanwhile
@@ -132,8 +172,8 @@ func (r *Runtime) PutLayer(parent string, diffID, compressed v1.Hash, diff io.Re
 		return "", fmt.Errorf("storing layer %s: %w", diffID.Hex[:12], err)
 	}
 	if layer.UncompressedDigest.String() != diffID.String() {
-		r.store.DeleteLayer(id)
-		return "", fmt.Errorf("layer content does not match its diff ID: expected %s, got %s", diffID, layer.UncompressedDigest)
+		r.deleteLayer(id)
+		return "", fmt.Errorf("%w: expected %s, got %s", errDigestMismatch, diffID, layer.UncompressedDigest)
 	}
 	return id, nil
 }
@@ -144,6 +184,7 @@ type CreateOptions struct {
 	RepoDigest string   // repo@sha256:... when pulled by or pushed with a digest
 	Manifest   []byte   // raw manifest, when the image came with one
 	Source     string   // repository the layers were pulled from
+	Parent     string   // image ID this one was built or committed from
 }
 
 // CreateImage records an image whose layers are all stored (see PutLayer).
@@ -159,9 +200,16 @@ func (r *Runtime) CreateImage(rawConfig []byte, opts CreateOptions) (*Image, err
 	if ids := ChainIDs(cfg.RootFS.DiffIDs); len(ids) > 0 {
 		top = ids[len(ids)-1]
 	}
-	meta := metadata{Source: opts.Source}
+	meta := metadata{Source: opts.Source, Parent: opts.Parent}
 	if opts.RepoDigest != "" {
 		meta.RepoDigests = []string{opts.RepoDigest}
+	}
+	if meta.Size, err = r.chainSize(top); err != nil {
+		return nil, err
+	}
+	if len(opts.Names) > 0 {
+		now := time.Now().UTC()
+		meta.LastTagTime = &now
 	}
 	metaJSON, _ := json.Marshal(meta)
 	iopts := &storage.ImageOptions{
@@ -178,38 +226,142 @@ func (r *Runtime) CreateImage(rawConfig []byte, opts CreateOptions) (*Image, err
 		return nil, fmt.Errorf("creating image record: %w", err)
 	}
 	if errors.Is(err, storage.ErrDuplicateID) {
+		// A call killed inside storage's CreateImage leaves the record without
+		// its big data; a concurrent call may be writing it now. Either way,
+		// writing the same bytes again completes the image.
+		if err := r.ensureBigData(id, iopts.BigData); err != nil {
+			return nil, err
+		}
 		if err := r.addRepoDigest(id, opts.RepoDigest, opts.Manifest); err != nil {
 			return nil, err
 		}
 	}
 	if len(opts.Names) > 0 {
-		if err := r.store.AddNames(id, opts.Names); err != nil {
-			return nil, fmt.Errorf("naming image: %w", err)
+		if err := r.addNames(id, opts.Names); err != nil {
+			return nil, err
 		}
 	}
 	return r.byID(id)
+}
+
+func (r *Runtime) ensureBigData(id string, items []storage.ImageBigDataOption) error {
+	for _, item := range items {
+		if _, err := r.store.ImageBigDataDigest(id, item.Key); err == nil {
+			continue
+		}
+		if err := r.store.SetImageBigData(id, item.Key, item.Data, func(b []byte) (digest.Digest, error) { return digest.FromBytes(b), nil }); err != nil {
+			return fmt.Errorf("completing image %s: %w", shortID(id), err)
+		}
+	}
+	return nil
+}
+
+// chainSize adds up the sizes of a layer and its parents.
+func (r *Runtime) chainSize(top string) (int64, error) {
+	var size int64
+	for id := top; id != ""; {
+		l, err := r.store.Layer(id)
+		if err != nil {
+			return 0, fmt.Errorf("layer %s is missing: %w", shortID(id), err)
+		}
+		if l.UncompressedSize > 0 {
+			size += l.UncompressedSize
+		}
+		id = l.Parent
+	}
+	return size, nil
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// WithLayerLock runs fn while holding tug's layer-store write lock.
+//
+// Every tug call that writes the layer store (creating or deleting layers
+// and images, creating containers) must hold it: the storage library extracts
+// a new layer into a staging directory outside its own lock, and a concurrent
+// writer that reloads the layer store can take that directory for a stale one
+// and delete it mid-extraction (a lock-file race in its tempdir recovery),
+// which fails the extraction or, worse, leaves a layer missing files whose
+// digest still matched. Serializing tug's writers closes that window.
+func (r *Runtime) WithLayerLock(fn func() error) error {
+	lock, err := lockfile.GetLockFile(filepath.Join(r.store.GraphRoot(), "tug-layers.lock"))
+	if err != nil {
+		return err
+	}
+	lock.Lock()
+	defer lock.Unlock()
+	return fn()
+}
+
+func (r *Runtime) deleteLayer(id string) error {
+	return r.WithLayerLock(func() error { return r.store.DeleteLayer(id) })
+}
+
+func (r *Runtime) deleteStoredImage(id string) (layers []string, err error) {
+	err = r.WithLayerLock(func() (err error) {
+		layers, err = r.store.DeleteImage(id, true)
+		return err
+	})
+	return layers, err
+}
+
+// updateMetadata changes an image's metadata under tug's metadata lock, so
+// concurrent tag, pull and load calls do not lose each other's updates.
+func (r *Runtime) updateMetadata(id string, change func(*metadata)) error {
+	lock, err := lockfile.GetLockFile(filepath.Join(r.store.GraphRoot(), "tug-image-metadata.lock"))
+	if err != nil {
+		return err
+	}
+	lock.Lock()
+	defer lock.Unlock()
+	img, err := r.store.Image(id)
+	if err != nil {
+		return notFound(id)
+	}
+	meta := readMetadata(img.Metadata)
+	change(&meta)
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	return r.store.SetMetadata(id, string(b))
+}
+
+// addNames gives image id the full references names (moving them from any
+// other image, as a tag moves in Docker) and records the tag time.
+func (r *Runtime) addNames(id string, names []string) error {
+	if err := r.store.AddNames(id, names); err != nil {
+		if errors.Is(err, storage.ErrImageUnknown) {
+			return notFound(id)
+		}
+		return fmt.Errorf("naming image: %w", err)
+	}
+	return r.updateMetadata(id, func(m *metadata) {
+		now := time.Now().UTC()
+		m.LastTagTime = &now
+	})
 }
 
 func (r *Runtime) addRepoDigest(id, repoDigest string, manifest []byte) error {
 	if repoDigest == "" {
 		return nil
 	}
-	img, err := r.store.Image(id)
-	if err != nil {
-		return err
-	}
-	var meta metadata
-	json.Unmarshal([]byte(img.Metadata), &meta)
 	repo := repoDigest[:strings.Index(repoDigest, "@")]
-	kept := meta.RepoDigests[:0]
-	for _, d := range meta.RepoDigests {
-		if !strings.HasPrefix(d, repo+"@") {
-			kept = append(kept, d)
+	err := r.updateMetadata(id, func(meta *metadata) {
+		kept := meta.RepoDigests[:0]
+		for _, d := range meta.RepoDigests {
+			if !strings.HasPrefix(d, repo+"@") {
+				kept = append(kept, d)
+			}
 		}
-	}
-	meta.RepoDigests = append(kept, repoDigest)
-	b, _ := json.Marshal(meta)
-	if err := r.store.SetMetadata(id, string(b)); err != nil {
+		meta.RepoDigests = append(kept, repoDigest)
+	})
+	if err != nil {
 		return err
 	}
 	if len(manifest) > 0 {
@@ -279,18 +431,15 @@ func (r *Runtime) HasLayer(chainID string) bool {
 func (r *Runtime) byID(id string) (*Image, error) {
 	si, err := r.store.Image(id)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return nil, notFound(id)
 	}
 	return r.fromStored(si)
 }
 
 func (r *Runtime) fromStored(si *storage.Image) (*Image, error) {
 	img := &Image{ID: si.ID, Names: append([]string(nil), si.Names...), TopLayer: si.TopLayer, Digest: si.Digest.String(), stored: si}
-	var meta metadata
-	if si.Metadata != "" {
-		json.Unmarshal([]byte(si.Metadata), &meta)
-	}
-	img.RepoDigests, img.Source = meta.RepoDigests, meta.Source
+	meta := readMetadata(si.Metadata)
+	img.RepoDigests, img.Source, img.Parent, img.LastTagTime = meta.RepoDigests, meta.Source, meta.Parent, meta.LastTagTime
 	raw, err := r.store.ImageBigData(si.ID, bigDataConfig)
 	if err != nil {
 		return nil, fmt.Errorf("image %s has no config: %w", si.ID[:12], err)
@@ -299,13 +448,8 @@ func (r *Runtime) fromStored(si *storage.Image) (*Image, error) {
 	if img.Config, err = v1.ParseConfigFile(bytes.NewReader(raw)); err != nil {
 		return nil, fmt.Errorf("image %s has a corrupt config: %w", si.ID[:12], err)
 	}
-	for id := si.TopLayer; id != ""; {
-		l, err := r.store.Layer(id)
-		if err != nil {
-			return nil, fmt.Errorf("image %s: layer %s is missing: %w", si.ID[:12], id[:12], err)
-		}
-		img.Size += l.UncompressedSize
-		id = l.Parent
+	if img.Size, err = r.chainSize(si.TopLayer); err != nil {
+		return nil, fmt.Errorf("image %s: %w", si.ID[:12], err)
 	}
 	sort.Strings(img.Names)
 	return img, nil
@@ -331,41 +475,56 @@ func (r *Runtime) List() ([]*Image, error) {
 
 // Lookup finds an image by full or short ID (any unique prefix, with or
 // without "sha256:"), by name ("alpine" means docker.io/library/alpine:latest),
-// or by repo@digest.
+// or by repo@digest. A name wins over an ID prefix that looks the same, as in
+// Docker. A miss is ErrNotFound naming the image as Docker does ("alpine:latest").
 func (r *Runtime) Lookup(nameOrID string) (*Image, error) {
 	s := strings.TrimPrefix(nameOrID, "sha256:")
-	if isHexPrefix(s) {
+	if len(s) == 64 && isHexPrefix(s) {
 		if si, err := r.store.Image(s); err == nil {
 			return r.fromStored(si)
 		}
-		if img, err := r.byIDPrefix(s); err == nil || !errors.Is(err, ErrNotFound) {
-			return img, err
+		return nil, notFound(nameOrID)
+	}
+	if strings.HasPrefix(nameOrID, "sha256:") {
+		if !isHexPrefix(s) {
+			return nil, fmt.Errorf("invalid image ID %q: an ID is hex digits", nameOrID)
 		}
+		return r.byIDPrefix(s)
 	}
 	ref, err := parse.ParseReference(nameOrID)
 	if err != nil {
+		if isHexPrefix(s) {
+			return r.byIDPrefix(s)
+		}
 		return nil, err
 	}
 	if d := ref.Digest(); d != "" {
-		images, err := r.List()
+		stored, err := r.store.Images()
 		if err != nil {
 			return nil, err
 		}
 		want := ref.Name() + "@" + d
-		for _, img := range images {
-			for _, rd := range img.RepoDigests {
-				if rd == want {
-					return img, nil
+		for i := range stored {
+			if si := &stored[i]; strings.Contains(si.Metadata, want) {
+				for _, rd := range readMetadata(si.Metadata).RepoDigests {
+					if rd == want {
+						return r.fromStored(si)
+					}
 				}
 			}
 		}
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, nameOrID)
+		return nil, notFound(ref.Familiar())
 	}
 	si, err := r.store.Image(ref.String())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, nameOrID)
+	if err == nil {
+		return r.fromStored(si)
 	}
-	return r.fromStored(si)
+	if isHexPrefix(s) {
+		if img, err := r.byIDPrefix(s); err == nil || !errors.Is(err, ErrNotFound) {
+			return img, err
+		}
+	}
+	return nil, notFound(ref.Familiar())
 }
 
 func isHexPrefix(s string) bool {
@@ -395,7 +554,7 @@ func (r *Runtime) byIDPrefix(prefix string) (*Image, error) {
 		}
 	}
 	if match == nil {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, prefix)
+		return nil, notFound(prefix)
 	}
 	return r.fromStored(match)
 }
@@ -415,7 +574,7 @@ func (r *Runtime) cleanStaleTemp() {
 	if err != nil {
 		return
 	}
-	for _, e := range entries {
+	for _, e := range r.cleanLockedLeftovers(entries) {
 		info, err := e.Info()
 		if err == nil && time.Since(info.ModTime()) > 24*time.Hour {
 			os.RemoveAll(filepath.Join(r.tmpDir, e.Name()))

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -116,20 +115,7 @@ func TestUserAndTmpfsAndLogConfig(t *testing.T) {
 	}
 }
 
-func TestTimestampAndRestart(t *testing.T) {
-	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	if ts, _ := Timestamp("10m", now); !ts.Equal(now.Add(-10 * time.Minute)) {
-		t.Fatal(ts)
-	}
-	if ts, _ := Timestamp("1700000000.5", now); ts.Unix() != 1700000000 || ts.Nanosecond() != 500000000 {
-		t.Fatal(ts)
-	}
-	if ts, err := Timestamp("2024-01-02T03:04:05Z", now); err != nil || ts.Year() != 2024 {
-		t.Fatal(ts, err)
-	}
-	if _, err := Timestamp("yesterday", now); err == nil {
-		t.Fatal("accepted")
-	}
+func TestRestartPolicy(t *testing.T) {
 	if p, err := ParseRestartPolicy("on-failure:3"); err != nil || p.MaxRetries != 3 {
 		t.Fatal(p, err)
 	}
@@ -235,15 +221,5 @@ func FuzzTmpfs(f *testing.F) {
 		if err == nil && (!strings.HasPrefix(d, "/") || d == "/") {
 			t.Fatalf("%q -> %q", s, d)
 		}
-	})
-}
-
-func FuzzTimestamp(f *testing.F) {
-	for _, s := range []string{"10m", "2024-01-02", "1700000000.123", "2024-01-02T03:04:05+02:00"} {
-		f.Add(s)
-	}
-	now := time.Unix(1700000000, 0)
-	f.Fuzz(func(t *testing.T, s string) {
-		Timestamp(s, now)
 	})
 }

@@ -4,6 +4,7 @@
 package parse
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -48,13 +49,16 @@ func ParseRepository(s string) (string, error) {
 	return r.Name(), nil
 }
 
+// ErrInvalidReference is wrapped by every reference parse error.
+var ErrInvalidReference = errors.New("invalid reference format")
+
 func invalid(s, why string) error {
-	return fmt.Errorf("invalid reference format: %q %s", s, why)
+	return fmt.Errorf("%w: %q %s", ErrInvalidReference, s, why)
 }
 
 func parseNormalized(s string) (Reference, error) {
 	if s == "" {
-		return Reference{}, fmt.Errorf("invalid reference format: the image name is empty")
+		return Reference{}, fmt.Errorf("%w: the image name is empty", ErrInvalidReference)
 	}
 	if strings.HasPrefix(s, "sha256:") {
 		return Reference{}, invalid(s, "is an image ID, not a name")
@@ -337,4 +341,14 @@ func isHexPrefix(s string) bool {
 		}
 	}
 	return true
+}
+
+// RepositoryOnly reports whether s names a repository without a tag or
+// digest ("alpine", not "alpine:3" nor an ID), and returns it normalized.
+func RepositoryOnly(s string) (string, bool) {
+	r, err := parseNormalized(s)
+	if err != nil || r.tag != "" || r.digest != "" {
+		return "", false
+	}
+	return r.Name(), true
 }

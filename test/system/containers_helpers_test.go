@@ -71,8 +71,8 @@ func (e *Env) loadImages() {
 	}
 }
 
-// waitFor polls cond every 50 ms for up to 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitUntil polls cond every 50 ms for up to 20 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for i := 0; i < 400; i++ {
 		if cond() {

@@ -131,7 +131,7 @@ func TestContainersStopKillRestartRm(t *testing.T) {
 		bb := Img("busybox")
 		// A script that traps SIGTERM sees it and exits on its own.
 		e.TugOK("run", "-d", "--name", "trap", bb, "sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.1; done")
-		waitFor(t, "the trap to be set", func() bool { return strings.Contains(e.Tug("logs", "trap").Out, "ready") })
+		waitUntil(t, "the trap to be set", func() bool { return strings.Contains(e.Tug("logs", "trap").Out, "ready") })
 		if out := e.TugOK("stop", "trap").Out; out != "trap\n" {
 			t.Fatalf("stop prints the name: %q", out)
 		}
@@ -201,7 +201,7 @@ func TestContainersStopKillRestartRm(t *testing.T) {
 		e.TugOK("rm", "trap", "stubborn")
 		// run -d --rm is removed when it exits.
 		e.TugOK("run", "-d", "--rm", "--name", "gone", bb, "true")
-		waitFor(t, "the --rm container to go", func() bool { return e.Tug("container", "exists", "gone").Code == 1 })
+		waitUntil(t, "the --rm container to go", func() bool { return e.Tug("container", "exists", "gone").Code == 1 })
 		if n := e.storageMounts(); n != 0 {
 			t.Fatalf("%d storage mounts left of stopped containers", n)
 		}
@@ -339,13 +339,13 @@ func TestContainersMonitorKilled(t *testing.T) {
 		mon := monitorPid(t, e, "orphan")
 		ctrPid, _ := strconv.Atoi(e.inspect("orphan", "{{.State.Pid}}"))
 		syscall.Kill(mon, syscall.SIGKILL)
-		waitFor(t, "the monitor to die", func() bool { return syscall.Kill(mon, 0) != nil })
+		waitUntil(t, "the monitor to die", func() bool { return syscall.Kill(mon, 0) != nil })
 		if st := e.inspect("orphan", "{{.State.Status}}"); st != "running" {
 			t.Fatalf("container alive but reported %q", st)
 		}
 		mustContain(t, e.TugOK("ps").Out, "orphan")
 		e.TugOK("rm", "-f", "orphan")
-		waitFor(t, "the container process to die", func() bool { return syscall.Kill(ctrPid, 0) != nil })
+		waitUntil(t, "the container process to die", func() bool { return syscall.Kill(ctrPid, 0) != nil })
 		if n := e.storageMounts(); n != 0 {
 			t.Fatalf("%d storage mounts left", n)
 		}
@@ -355,8 +355,8 @@ func TestContainersMonitorKilled(t *testing.T) {
 		ctrPid, _ = strconv.Atoi(e.inspect("dead", "{{.State.Pid}}"))
 		syscall.Kill(mon, syscall.SIGKILL)
 		syscall.Kill(ctrPid, syscall.SIGKILL)
-		waitFor(t, "both to die", func() bool { return syscall.Kill(ctrPid, 0) != nil && syscall.Kill(mon, 0) != nil })
-		waitFor(t, "ps to see the exit", func() bool { return strings.Contains(e.TugOK("ps", "-a").Out, "Exited (") })
+		waitUntil(t, "both to die", func() bool { return syscall.Kill(ctrPid, 0) != nil && syscall.Kill(mon, 0) != nil })
+		waitUntil(t, "ps to see the exit", func() bool { return strings.Contains(e.TugOK("ps", "-a").Out, "Exited (") })
 		e.TugOK("rm", "dead")
 		if n := e.storageMounts(); n != 0 {
 			t.Fatalf("%d storage mounts left", n)

@@ -228,7 +228,7 @@ func TestContainersNetworkModes(t *testing.T) {
 		}
 		// container:NAME shares the network namespace (same address, same loopback).
 		e.TugOK("run", "-d", "--name", "netowner", bb, "sh", "-c", "echo shared > /tmp/i; httpd -f -p 127.0.0.1:8081 -h /tmp")
-		waitFor(t, "netowner running", func() bool { return e.inspect("netowner", "{{.State.Running}}") == "true" })
+		waitUntil(t, "netowner running", func() bool { return e.inspect("netowner", "{{.State.Running}}") == "true" })
 		for _, mode := range []string{"--network=container:netowner", "--net=container:netowner"} {
 			r := e.Tug("run", "--rm", mode, bb, "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://127.0.0.1:8081/i && exit 0; sleep 0.2; done; exit 1")
 			if r.Code != 0 || r.Out != "shared\n" {

@@ -81,7 +81,7 @@ func TestContainersSignalProxy(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the container to be ready", func() bool { return strings.Contains(out.String(), "ready") })
+		waitUntil(t, "the container to be ready", func() bool { return strings.Contains(out.String(), "ready") })
 		cmd.Process.Signal(syscall.SIGINT)
 		done := make(chan error)
 		go func() { done <- cmd.Wait() }()
@@ -112,7 +112,7 @@ func TestContainersCLIKilledDuringRun(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the container to run", func() bool { return strings.Contains(out.String(), "up") })
+		waitUntil(t, "the container to run", func() bool { return strings.Contains(out.String(), "up") })
 		cmd.Process.Kill()
 		cmd.Wait()
 		// The container runs on under its monitor; it can be stopped and removed.
@@ -120,7 +120,7 @@ func TestContainersCLIKilledDuringRun(t *testing.T) {
 			t.Fatalf("after the CLI was killed: %q", st)
 		}
 		e.TugOK("stop", "-t", "0", "interrupted")
-		waitFor(t, "the monitor's cleanup", func() bool { return e.storageMounts() == 0 })
+		waitUntil(t, "the monitor's cleanup", func() bool { return e.storageMounts() == 0 })
 		e.TugOK("rm", "interrupted")
 	})
 }

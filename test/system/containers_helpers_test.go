@@ -3,12 +3,10 @@
 package system
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,19 +14,9 @@ import (
 	"time"
 )
 
-var (
-	seedOnce sync.Once
-	seedBin  string
-	seedErr  error
-	pullOnce sync.Once
-	canPull  bool
-)
-
-// withImages runs fn as root and as the test user, each with the test
-// images in its store: pulled from the test registry when tug can pull,
-// else stored directly (test/system/seedimage). Either way they are named
-// Img("busybox"), Img("config"), ... Whatever containers the test leaves
-// are removed at the end.
+// withImages runs fn as root and as the test user, each with the busybox
+// and config test images pulled into its store. Whatever containers the
+// test leaves are removed at the end.
 func withImages(t *testing.T, fn func(t *testing.T, e *Env)) {
 	t.Helper()
 	eachUser(t, func(t *testing.T, e *Env) {
@@ -40,34 +28,8 @@ func withImages(t *testing.T, fn func(t *testing.T, e *Env)) {
 
 func (e *Env) loadImages() {
 	e.T.Helper()
-	pullOnce.Do(func() {
-		help, _ := exec.Command(TugBin, "--help").Output()
-		canPull = strings.Contains(string(help), "\n  pull ")
-	})
-	if canPull {
-		for _, n := range []string{"busybox", "config"} {
-			e.TugOK("pull", "-q", Img(n))
-		}
-		return
-	}
-	seedOnce.Do(func() {
-		seedBin = filepath.Join(baseDir, "seedimage")
-		out, err := exec.Command("go", "build", "-tags", "exclude_graphdriver_btrfs,seccomp", "-o", seedBin, "./seedimage").CombinedOutput()
-		if err != nil {
-			seedErr = fmt.Errorf("building seedimage: %v: %s", err, out)
-		}
-	})
-	if seedErr != nil {
-		e.T.Fatal(seedErr)
-	}
-	var r Result
-	if e.Rootless {
-		r = e.run(nil, append(e.TugArgs("unshare"), seedBin, e.Root, e.RunRoot, Registry)...)
-	} else {
-		r = e.run(nil, seedBin, e.Root, e.RunRoot, Registry)
-	}
-	if r.Code != 0 {
-		e.T.Fatalf("seeding images: %s", r.Combined())
+	for _, n := range []string{"busybox", "config"} {
+		e.TugOK("pull", "-q", Img(n))
 	}
 }
 

@@ -24,7 +24,13 @@ import (
 var podmanRunFlags = []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"}
 
 func podmanGlobal(root string) []string {
-	return []string{"podman", "--root", filepath.Join(root, "root"), "--runroot", filepath.Join(root, "run"),
+	return podmanGlobalRun(filepath.Join(root, "root"), filepath.Join(root, "run"))
+}
+
+// podmanGlobalRun is podman with a root and a runroot (rootless podman wants
+// a runroot shorter than 50 characters).
+func podmanGlobalRun(root, runRoot string) []string {
+	return []string{"podman", "--root", root, "--runroot", runRoot,
 		"--storage-driver", "overlay", "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file"}
 }
 
@@ -38,6 +44,10 @@ func endRootless() {
 	}
 	if rb != nil {
 		killPause(rb.podmanPidFile())
+	}
+	for _, r := range podmanRunRoots {
+		exec.Command("sh", "-c", "grep -o ' "+r+"[^ ]*' /proc/self/mounts | xargs -r -n1 umount -l").Run()
+		os.RemoveAll(r)
 	}
 }
 
@@ -67,18 +77,47 @@ func rootRunners(dir string, hasPodman bool) []runner {
 	return rs
 }
 
+// rootlessTug is a copy of tug for the bench user in a directory of its own.
+// libcontainer seals the binary for each container with an overlay whose
+// lower layer is the binary's directory; that cannot be an ancestor of the
+// runroot (overlayfs refuses overlapping layers and libcontainer falls back
+// to copying the whole binary), as b.tug's directory is.
+func rootlessTug(b *rootlessBench) string {
+	dir := filepath.Join(workDir, "bin-rootless")
+	path := filepath.Join(dir, "tug")
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	os.MkdirAll(dir, 0o755)
+	data, err := os.ReadFile(*tugBin)
+	if err != nil || os.WriteFile(path, data, 0o755) != nil {
+		return b.tug
+	}
+	return path
+}
+
 func rootlessRunners(b *rootlessBench, sub string, hasPodman bool) []runner {
 	mk := func(argv []string) *exec.Cmd { return b.cmd(argv...) }
+	tugPath := rootlessTug(b)
 	dir := filepath.Join(b.dir, sub)
 	rootlessRunRoots = append(rootlessRunRoots, filepath.Join(dir, "tug-run"))
 	rs := []runner{{"tug", func(a ...string) []string {
-		return append([]string{b.tug, "--root", filepath.Join(dir, "tug-root"), "--runroot", filepath.Join(dir, "tug-run")}, a...)
+		return append([]string{tugPath, "--root", filepath.Join(dir, "tug-root"), "--runroot", filepath.Join(dir, "tug-run")}, a...)
 	}, mk}}
 	if hasPodman {
-		rs = append(rs, runner{"podman", func(a ...string) []string { return append(podmanGlobal(filepath.Join(dir, "podman")), a...) }, mk})
+		runRoot := filepath.Join(os.TempDir(), "tugbench-"+sub)
+		os.MkdirAll(runRoot, 0o700)
+		os.Chown(runRoot, b.uid, b.gid)
+		podmanRunRoots = append(podmanRunRoots, runRoot)
+		rs = append(rs, runner{"podman", func(a ...string) []string {
+			return append(podmanGlobalRun(filepath.Join(dir, "podman"), runRoot), a...)
+		}, mk})
 	}
 	return rs
 }
+
+// podmanRunRoots are the short runroots of rootless podman, removed at the end.
+var podmanRunRoots []string
 
 func (r runner) pull(ref string) error {
 	args := []string{"pull", "-q", ref}

@@ -41,10 +41,21 @@ func Command(runDir string) *exec.Cmd {
 
 var traceOn = os.Getenv("TUG_TRACE") != ""
 
+// trace writes timings of the run path (TUG_TRACE=1: to the monitor's
+// log; TUG_TRACE=/path: appended to that file, which outlives the run dir).
 func trace(what string) {
-	if traceOn {
-		fmt.Fprintf(os.Stderr, "%.2f monitor: %s\n", float64(time.Now().UnixMicro()%100000000)/1000, what)
+	if !traceOn {
+		return
 	}
+	line := fmt.Sprintf("%.2f monitor: %s\n", float64(time.Now().UnixMicro()%100000000)/1000, what)
+	if p := os.Getenv("TUG_TRACE"); strings.HasPrefix(p, "/") {
+		if f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
+			f.WriteString(line)
+			f.Close()
+			return
+		}
+	}
+	os.Stderr.WriteString(line)
 }
 
 func main() {
@@ -110,22 +121,19 @@ func run(runDir string) error {
 	}
 	trace("executed")
 	ready(Ready{Pid: proc.Pid, StartedAt: time.Now().UTC()})
-	trimMemory()
-	if traceOn {
-		st, _ := os.ReadFile("/proc/self/status")
-		for _, l := range strings.Split(string(st), "\n") {
-			if strings.HasPrefix(l, "Rss") {
-				trace(l)
-			}
-		}
-	}
+	// Trimming costs a GC: not for a container that is done at once.
+	trim := time.AfterFunc(300*time.Millisecond, trimMemory)
 
 	code := proc.Wait()
+	trim.Stop()
+	trace("exited")
 	finished := time.Now().UTC()
 	waitTimeout(outputs, 5*time.Second)
+	trace("output drained")
 	exit := Exit{Code: code, FinishedAt: finished}
 	writeExitFile(exit)
 	proc.Destroy()
+	trace("destroyed")
 	if slirp != nil {
 		// Tell slirp4netns to go, but do not keep the client waiting for it.
 		slirp.exitFd.Close()
@@ -133,6 +141,7 @@ func run(runDir string) error {
 	}
 	m.logw.Close()
 	m.finish(exit)
+	trace("finished")
 	if m.cleaned || len(m.cfg.Cleanup) == 0 {
 		return nil
 	}

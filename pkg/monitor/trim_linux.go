@@ -19,6 +19,7 @@ import (
 // binary's read-only segments outside its RELRO range (a non-PIE binary has
 // no relocations there).
 func trimMemory() {
+	defer trace("memory trimmed")
 	debug.FreeOSMemory()
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {

@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"bufio"
+	"fmt"
+	"runtime"
 	"debug/elf"
 	"os"
 	"runtime/debug"
@@ -19,7 +21,13 @@ import (
 // binary's read-only segments outside its RELRO range (a non-PIE binary has
 // no relocations there).
 func trimMemory() {
-	defer trace("memory trimmed")
+	defer func() {
+		if traceOn {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			trace(fmt.Sprintf("memory trimmed: heap in use %d kB, stacks %d kB, sys %d kB, mspan %d kB, gc sys %d kB, other %d kB", ms.HeapInuse>>10, ms.StackInuse>>10, ms.Sys>>10, ms.MSpanInuse>>10, ms.GCSys>>10, ms.OtherSys>>10))
+		}
+	}()
 	debug.FreeOSMemory()
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {

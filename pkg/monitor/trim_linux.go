@@ -2,10 +2,10 @@ package monitor
 
 import (
 	"bufio"
-	"fmt"
-	"runtime"
 	"debug/elf"
+	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"

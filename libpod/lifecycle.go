@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -68,6 +70,9 @@ func (c *Container) dieEvent() {
 // refresh updates c.State from the run directory and the processes; it
 // reports whether the container exited meanwhile.
 func (c *Container) refresh() bool {
+	if c.State.Status == StatusCreated {
+		return c.adoptMonitor()
+	}
 	if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
 		return false
 	}
@@ -98,6 +103,38 @@ func (c *Container) refresh() bool {
 	}
 	c.setExited(255, time.Now().UTC(), "the container's monitor was killed: the exit code is unknown")
 	return true
+}
+
+// adoptMonitor notices a monitor that runs the container although the row
+// says created: its CLI was killed between starting it and recording it.
+func (c *Container) adoptMonitor() bool {
+	data, err := os.ReadFile(filepath.Join(c.RunDir(), monitor.PidFile))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || !isMonitorOf(pid, c.RunDir()) {
+		return false
+	}
+	rt := oci.Runtime{Root: c.rt.ociStateRoot(), Rootless: c.rt.Rootless}
+	running, cpid, err := rt.Status(c.ID)
+	if err != nil || !running {
+		return false
+	}
+	c.State.Status, c.State.Pid = StatusRunning, cpid
+	c.State.MonitorPid, c.State.MonitorStart = pid, procStartTime(pid)
+	if c.State.StartedAt.IsZero() {
+		c.State.StartedAt = time.Now().UTC()
+	}
+	c.State.Run++
+	c.State.Mounted = true
+	return true
+}
+
+// isMonitorOf reports whether pid is the monitor of the run directory.
+func isMonitorOf(pid int, runDir string) bool {
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && string(cmdline) == monitor.Name+"\x00"+runDir+"\x00"
 }
 
 func (c *Container) setExited(code int, finished time.Time, msg string) {

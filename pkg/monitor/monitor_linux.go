@@ -96,6 +96,7 @@ func run(runDir string) error {
 	if err := json.Unmarshal(cfgData, &m.cfg); err != nil {
 		return err
 	}
+	os.WriteFile(filepath.Join(runDir, PidFile), []byte(strconv.Itoa(os.Getpid())), 0o600)
 	syncPipe := os.NewFile(3, "sync")
 	if m.cfg.Client {
 		f := os.NewFile(4, "client")

@@ -88,6 +88,9 @@ const (
 	SpecFile     = "config.json"
 	AttachSocket = "attach"
 	ExitFile     = "exit"
+	// PidFile holds the monitor's PID from its first moment, so that a start
+	// whose CLI was killed before recording it is still seen.
+	PidFile = "monitor.pid"
 )
 
 // WriteFrame sends one frame.

@@ -251,6 +251,13 @@ func TestContainersInspect(t *testing.T) {
 		if f := e.inspect("quotes", "{{.State.FinishedAt}}"); f == "0001-01-01T00:00:00Z" {
 			t.Fatal("FinishedAt not set after stop")
 		}
+		// tug inspect finds containers first.
+		if out := strings.TrimSpace(e.TugOK("inspect", "--format", "{{.Name}} {{.State.Status}}", "quotes").Out); out != "/quotes exited" {
+			t.Fatalf("tug inspect of a container: %q", out)
+		}
+		if out := strings.TrimSpace(e.TugOK("inspect", "--type", "container", "-f", "{{.Id}}", id[:12]).Out); out != id {
+			t.Fatalf("tug inspect --type container: %q", out)
+		}
 		r := e.TugFail(1, "container", "inspect", "quotes", "nope")
 		mustContain(t, r.Err, "No such container: nope")
 		if !strings.Contains(r.Out, `"Id": "`+id) {

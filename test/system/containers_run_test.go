@@ -17,6 +17,15 @@ func TestContainersRunOutputAndExitCodes(t *testing.T) {
 		if r.Out != "Hello World\n" {
 			t.Fatalf("run output %q", r.Out)
 		}
+		// An image not in the store is pulled first, with Docker's lines on stderr.
+		r = e.TugOK("run", "--rm", Img("multilayer"), "cat", "/opt/layer2.txt")
+		if r.Out != "second layer\n" {
+			t.Fatalf("run of a pulled image: %q", r.Out)
+		}
+		mustContain(t, r.Err, "Unable to find image '"+Img("multilayer")+"' locally", "Pull complete", "Status: Downloaded newer image for")
+		if r = e.TugOK("run", "--rm", Img("multilayer"), "true"); r.Err != "" {
+			t.Fatalf("a second run pulled again: %q", r.Err)
+		}
 		e.TugFail(3, "run", "--rm", bb, "sh", "-c", "exit 3")
 		r = e.TugFail(127, "run", "--rm", bb, "no-such-command")
 		mustContain(t, r.Err, "executable file not found")

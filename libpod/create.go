@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -112,6 +113,10 @@ func (c *Container) fillFromImage(img *image.Image) error {
 		c.User = ic.User
 	}
 	c.Hostname = spec.Hostname
+	if c.Hostname == "" && spec.Network == specgen.NetworkHost {
+		// As Docker: the host's network comes with the host's name.
+		c.Hostname, _ = os.Hostname()
+	}
 	if c.Hostname == "" {
 		c.Hostname = c.ID[:12]
 	}

@@ -4,6 +4,7 @@ package system
 
 import (
 	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -234,6 +235,10 @@ func TestContainersNetworkModes(t *testing.T) {
 		out = e.TugOK("run", "--rm", "--network", "host", bb, "ls", "/sys/class/net").Out
 		if len(lines(out)) != len(hostIfs) {
 			t.Fatalf("--network host sees %q, the host has %v", out, hostIfs)
+		}
+		hostName, _ := os.Hostname()
+		if out := e.TugOK("run", "--rm", "--network", "host", bb, "hostname").Out; out != hostName+"\n" {
+			t.Fatalf("--network host hostname %q, the host's is %q", out, hostName)
 		}
 		// container:NAME shares the network namespace (same address, same loopback).
 		e.TugOK("run", "-d", "--name", "netowner", bb, "sh", "-c", "echo shared > /tmp/i; httpd -f -p 127.0.0.1:8081 -h /tmp")

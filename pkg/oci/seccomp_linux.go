@@ -25,6 +25,11 @@ import (
 // filter that refuses exactly those again, with the profile's errno. Filters
 // stack and the most restrictive answer wins, so the container runs under
 // exactly the profile.
+//
+// Beware, for a process added later to a running container (exec): the
+// config libcontainer saves holds only the late filter. Such a process must
+// be given the whole profile (compile it from the container's spec), never
+// the saved config's alone.
 
 // setupSyscalls are the calls libcontainer's init makes while setting up the
 // container that Docker's profile refuses without CAP_SYS_ADMIN.

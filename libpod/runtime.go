@@ -159,6 +159,8 @@ func (r *Runtime) openStore() (storage.Store, string, error) {
 
 // Shutdown releases the store and the database.
 func (r *Runtime) Shutdown() {
+	trace("shutdown")
+	defer trace("shutdown done")
 	if r.store != nil {
 		if _, err := r.store.Shutdown(false); err != nil {
 			logrus.Debugf("storage shutdown: %v", err)

@@ -82,6 +82,18 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 	if err != nil {
 		return nil, err
 	}
+	runDir, dataDir := c.RunDir(), c.DataDir()
+	for _, d := range []string{runDir, dataDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	os.Remove(filepath.Join(runDir, monitor.ExitFile))
+	os.Remove(filepath.Join(runDir, monitor.PidFile))
+	pm, err := startMonitor(runDir, opts.Attach)
+	if err != nil {
+		return nil, err
+	}
 	if c.State.Mounted {
 		store.Unmount(c.ID, true)
 	}
@@ -91,21 +103,14 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 	}
 	rootfs, err := store.Mount(c.ID, "")
 	if err != nil {
+		pm.abort()
 		if _, e := store.Container(c.ID); e != nil {
 			return nil, fmt.Errorf("the storage of container %s is missing (its creation was interrupted): remove it with tug rm", c.Name)
 		}
 		return nil, fmt.Errorf("mounting the container's root filesystem: %w", err)
 	}
 	trace("start: mounted")
-	unmount := func() { store.Unmount(c.ID, true) }
-	runDir, dataDir := c.RunDir(), c.DataDir()
-	for _, d := range []string{runDir, dataDir} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			unmount()
-			return nil, err
-		}
-	}
-	os.Remove(filepath.Join(runDir, monitor.ExitFile))
+	unmount := func() { pm.abort(); store.Unmount(c.ID, true) }
 	spec, err := c.ociSpec(rootfs, netMode, netNS, shareFrom, opts.Attach)
 	if err != nil {
 		unmount()
@@ -142,13 +147,13 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		return nil, err
 	}
 	trace("start: files written")
-	ready, mpid, sess, err := spawnMonitor(runDir, opts.Attach)
+	ready, mpid, sess, err := pm.release()
 	trace("start: monitor ready")
 	if err == nil && ready.Error != "" {
 		err = &StartError{Code: ready.ExitCode, Err: errors.New(ready.Error)}
 	}
 	if err != nil {
-		unmount()
+		store.Unmount(c.ID, true)
 		code := 125
 		var se *StartError
 		if errors.As(err, &se) {
@@ -282,62 +287,99 @@ const (
 	slirpGateway = "10.0.2.2"
 )
 
-// spawnMonitor starts the monitor and waits for its report.
-func spawnMonitor(runDir string, attach *monitor.Hello) (monitor.Ready, int, *AttachSession, error) {
-	var ready monitor.Ready
+// pendingMonitor is a monitor started early: it runs its start-up while
+// the rootfs is mounted and its files written, then waits for release.
+type pendingMonitor struct {
+	cmd    *exec.Cmd
+	syncR  *os.File
+	goW    *os.File
+	sess   *AttachSession
+	runDir string
+}
+
+// startMonitor spawns the monitor of runDir. Its fd 3 is the sync pipe, fd 4
+// the go pipe (a byte: go; closed: give up) and, with attach, fd 5 a
+// connected attach client.
+func startMonitor(runDir string, attach *monitor.Hello) (*pendingMonitor, error) {
 	cmd := monitor.Command(runDir)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	logf, err := os.OpenFile(filepath.Join(runDir, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return ready, 0, nil, err
+		return nil, err
 	}
 	defer logf.Close()
 	cmd.Stderr = logf
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
-		return ready, 0, nil, err
+		return nil, err
 	}
-	defer syncR.Close()
-	cmd.ExtraFiles = []*os.File{syncW}
-	var sess *AttachSession
+	defer syncW.Close()
+	goR, goW, err := os.Pipe()
+	if err != nil {
+		syncR.Close()
+		return nil, err
+	}
+	defer goR.Close()
+	pm := &pendingMonitor{cmd: cmd, syncR: syncR, goW: goW, runDir: runDir}
+	cmd.ExtraFiles = []*os.File{syncW, goR}
 	if attach != nil {
 		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
-			syncW.Close()
-			return ready, 0, nil, err
+			pm.abort()
+			return nil, err
 		}
 		mine, theirs := os.NewFile(uintptr(fds[0]), "attach"), os.NewFile(uintptr(fds[1]), "attach-monitor")
 		defer theirs.Close()
 		conn, err := net.FileConn(mine)
 		mine.Close()
 		if err != nil {
-			syncW.Close()
-			return ready, 0, nil, err
+			pm.abort()
+			return nil, err
 		}
-		sess = &AttachSession{conn: conn}
-		if err := sess.hello(*attach); err != nil {
-			syncW.Close()
-			return ready, 0, nil, err
+		pm.sess = &AttachSession{conn: conn}
+		if err := pm.sess.hello(*attach); err != nil {
+			pm.abort()
+			return nil, err
 		}
 		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
 	}
 	if err := cmd.Start(); err != nil {
-		syncW.Close()
-		return ready, 0, sess, fmt.Errorf("starting the container monitor: %w", err)
+		pm.abort()
+		return nil, fmt.Errorf("starting the container monitor: %w", err)
 	}
-	syncW.Close()
-	pid := cmd.Process.Pid
 	// The monitor lives on in its own session; nothing here waits for it.
 	go cmd.Wait()
-	line, err := bufio.NewReader(syncR).ReadBytes('\n')
-	if err != nil {
-		msg, _ := os.ReadFile(filepath.Join(runDir, "monitor.log"))
-		return ready, pid, sess, fmt.Errorf("the container monitor exited before the container started: %s", strings.TrimSpace(string(msg)))
+	return pm, nil
+}
+
+// abort tells a pending monitor to exit without starting anything.
+func (pm *pendingMonitor) abort() {
+	pm.goW.Close()
+	pm.syncR.Close()
+	if pm.sess != nil {
+		pm.sess.Close()
 	}
-	if err := json.Unmarshal(line, &ready); err != nil {
-		return ready, pid, sess, fmt.Errorf("the container monitor's report: %w", err)
+}
+
+// release lets the monitor start the container and waits for its report.
+func (pm *pendingMonitor) release() (monitor.Ready, int, *AttachSession, error) {
+	var ready monitor.Ready
+	defer pm.syncR.Close()
+	_, err := pm.goW.Write([]byte{'g'})
+	pm.goW.Close()
+	pid := pm.cmd.Process.Pid
+	if err == nil {
+		var line []byte
+		line, err = bufio.NewReader(pm.syncR).ReadBytes('\n')
+		if err == nil {
+			if err := json.Unmarshal(line, &ready); err != nil {
+				return ready, pid, pm.sess, fmt.Errorf("the container monitor's report: %w", err)
+			}
+			return ready, pid, pm.sess, nil
+		}
 	}
-	return ready, pid, sess, nil
+	msg, _ := os.ReadFile(filepath.Join(pm.runDir, "monitor.log"))
+	return ready, pid, pm.sess, fmt.Errorf("the container monitor exited before the container started: %s", strings.TrimSpace(string(msg)))
 }
 
 func writeJSON(path string, v any) error {

@@ -32,7 +32,8 @@ func init() { reexec.Register(Name, main) }
 
 // Command returns the command that starts a monitor for the container whose
 // run directory is runDir. Its fd 3 must be the write end of the sync pipe,
-// and, with Config.Client, fd 4 a connected attach client.
+// fd 4 the read end of the go pipe, and, with Config.Client, fd 5 a
+// connected attach client.
 func Command(runDir string) *exec.Cmd {
 	cmd := reexec.Command(Name, runDir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -88,6 +89,15 @@ type monitor struct {
 }
 
 func run(runDir string) error {
+	// Started early, the monitor waits until its files are written: a byte
+	// on fd 4 says go, its closing without one that the start was given up.
+	goPipe := os.NewFile(4, "go")
+	n, _ := goPipe.Read(make([]byte, 1))
+	goPipe.Close()
+	if n == 0 {
+		return nil
+	}
+	trace("released")
 	cfgData, err := os.ReadFile(filepath.Join(runDir, ConfigFile))
 	if err != nil {
 		return err
@@ -99,7 +109,7 @@ func run(runDir string) error {
 	os.WriteFile(filepath.Join(runDir, PidFile), []byte(strconv.Itoa(os.Getpid())), 0o600)
 	syncPipe := os.NewFile(3, "sync")
 	if m.cfg.Client {
-		f := os.NewFile(4, "client")
+		f := os.NewFile(5, "client")
 		conn, err := net.FileConn(f)
 		f.Close()
 		if err == nil {

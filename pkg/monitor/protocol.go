@@ -78,7 +78,7 @@ type Config struct {
 	// Cleanup is the command the monitor becomes (exec) after the container
 	// exited, unless an attached client did the cleanup itself.
 	Cleanup []string `json:"cleanup"`
-	// Client says fd 4 is an already connected attach client (foreground run).
+	// Client says fd 5 is an already connected attach client (foreground run).
 	Client bool `json:"client"`
 }
 

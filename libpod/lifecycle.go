@@ -365,7 +365,8 @@ func (c *Container) removeLocked() error {
 	}
 	oci.Runtime{Root: r.ociStateRoot(), Rootless: r.Rootless}.Destroy(c.ID)
 	if store, err := r.Store(); err == nil {
-		store.Unmount(c.ID, true)
+		// DeleteContainer unmounts the layer first: one trip through the
+		// storage lock rather than two.
 		if err := store.DeleteContainer(c.ID); err != nil && !errors.Is(err, storage.ErrContainerUnknown) && !errors.Is(err, storage.ErrNotAContainer) {
 			return fmt.Errorf("removing the storage of container %s: %w", c.ShortID(), err)
 		}

@@ -2,7 +2,7 @@
 # Installs the Debian packages that building and testing tug need. As root it
 # installs what is missing; as another user it only reports what is missing.
 set -euo pipefail
-pkgs=(gcc make git pkg-config libsqlite3-dev docker-registry busybox-static skopeo podman
+pkgs=(gcc make git pkg-config libsqlite3-dev libseccomp-dev docker-registry busybox-static skopeo podman
       uidmap fuse-overlayfs slirp4netns runc iproute2 curl util-linux procps hyperfine
       xz-utils bzip2 gzip bsdutils diffutils
       libbtrfs-dev)  # lets a plain `go test ./...` (without the Makefile tags) compile the storage library

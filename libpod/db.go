@@ -133,8 +133,15 @@ func setMeta(tx *sql.Tx, key, value string) error {
 // bootIDPath is a variable so tests can fake a reboot.
 var bootIDPath = "/proc/sys/kernel/random/boot_id"
 
+// bootIDEnv lets system tests fake a reboot with another boot ID file.
+const bootIDEnv = "TUG_BOOT_ID_FILE"
+
 func currentBootID() (string, error) {
-	b, err := os.ReadFile(bootIDPath)
+	path := bootIDPath
+	if p := os.Getenv(bootIDEnv); p != "" {
+		path = p
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("reading boot ID: %w", err)
 	}

@@ -35,6 +35,8 @@ type Runtime struct {
 	RunRoot  string
 	Rootless bool
 
+	configPath string // --config as given, passed on to the processes tug starts
+
 	storeOnce sync.Once
 	store     storage.Store
 	storeErr  error
@@ -48,7 +50,7 @@ type Runtime struct {
 // NewRuntime reads the config and prepares the directories. The store and the
 // database open lazily on first use, so commands that need neither stay fast.
 func NewRuntime(opts Options) (*Runtime, error) {
-	rt := &Runtime{Root: opts.Root, RunRoot: opts.RunRoot, Rootless: rootless.IsRootless()}
+	rt := &Runtime{Root: opts.Root, RunRoot: opts.RunRoot, Rootless: rootless.IsRootless(), configPath: opts.ConfigPath}
 	if rt.Root == "" {
 		rt.Root = DefaultDataRoot()
 	}
@@ -157,6 +159,8 @@ func (r *Runtime) openStore() (storage.Store, string, error) {
 
 // Shutdown releases the store and the database.
 func (r *Runtime) Shutdown() {
+	trace("shutdown")
+	defer trace("shutdown done")
 	if r.store != nil {
 		if _, err := r.store.Shutdown(false); err != nil {
 			logrus.Debugf("storage shutdown: %v", err)
@@ -174,4 +178,16 @@ func (r *Runtime) Images() (*image.Runtime, error) {
 		return nil, err
 	}
 	return image.New(store, r.Config, filepath.Join(r.Root, "tmp")), nil
+}
+
+// StorageDriverName is the graph driver's name ("overlay", "vfs") without
+// opening the store when it is not open yet.
+func (r *Runtime) StorageDriverName() string {
+	if r.store != nil {
+		return r.store.GraphDriverName()
+	}
+	if r.Config.Storage.Driver != "" {
+		return r.Config.Storage.Driver
+	}
+	return "overlay"
 }

@@ -4,12 +4,23 @@ package main
 import (
 	"os"
 
+	"github.com/opencontainers/runc/libcontainer"
+	// The C constructor that libcontainer's init child needs: it joins or
+	// creates the container's namespaces before the Go runtime starts.
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 	"go.podman.io/storage/pkg/reexec"
+
+	"github.com/tug-project/tug/pkg/oci"
 )
 
 func main() {
-	// Storage re-executes this binary for some layer operations; those children
-	// stop here. Keep main short: whatever runs before this point runs twice.
+	// Keep main short: whatever runs before these checks runs again in
+	// every container's init and every monitor.
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		oci.LoadEarlySeccomp()
+		libcontainer.Init() // a container's init: never returns
+	}
+	// Storage's re-executions, and the container monitor ("tug-monitor").
 	if reexec.Init() {
 		return
 	}

@@ -80,6 +80,7 @@ func main() {
 		r.name, r.target = b.name, b.target
 		results = append(results, r)
 	}
+	endRootless()
 	report(results, hasPodman)
 }
 
@@ -96,6 +97,12 @@ var benchmarks = []benchmark{
 	{"pull 100 MB, 3 layers", "<= 0.8x podman", benchPull},
 	{"rootless first call: unshare true (creates the namespace)", "-", benchUnshareCold},
 	{"rootless later call: unshare true (joins)", "-", benchUnshareWarm},
+	{"rootless run --rm --network none IMAGE true", "< 40 ms, >= 5x podman", benchRunRootlessNone},
+	{"rootless run --rm IMAGE true (default network)", "< 60 ms", benchRunRootlessDefault},
+	{"root run --rm --network none IMAGE true", "-", benchRunRoot},
+	{"ps -a with 100 containers", "< 25 ms", benchPs100},
+	{"16 concurrent run --rm (mean per run)", "<= 3x one run", benchConcurrent},
+	{"monitor idle RSS", "< 5 MB", benchMonitorRSS},
 }
 
 func report(results []result, hasPodman bool) {

@@ -92,7 +92,12 @@ func setup() (stops []func(), err error) {
 		return nil, fmt.Errorf("bin/tug is missing: run make build first")
 	}
 	// A copy in baseDir: the checkout may sit in a directory the test user cannot enter.
-	TugBin = filepath.Join(baseDir, "tug")
+	// Not in baseDir itself: libcontainer seals the binary with an overlay
+	// over its directory, which must not be an ancestor of a runroot.
+	if err := os.Mkdir(filepath.Join(baseDir, "bin"), 0o755); err != nil {
+		return nil, err
+	}
+	TugBin = filepath.Join(baseDir, "bin", "tug")
 	if err := copyFile(src, TugBin, 0o755); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,220 @@
+package libpod
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.podman.io/storage"
+
+	"github.com/tug-project/tug/pkg/image"
+	"github.com/tug-project/tug/pkg/logs"
+	"github.com/tug-project/tug/pkg/parse"
+	"github.com/tug-project/tug/pkg/specgen"
+)
+
+// ErrNameInUse is returned when a container name is taken.
+var ErrNameInUse = errors.New("name in use")
+
+// NoCommandError says neither the user nor the image gave a command.
+var ErrNoCommand = errors.New("No command specified")
+
+// CreateContainer creates a container from a validated spec on img: a
+// state DB row (which reserves the name), then the storage container (its
+// read-write layer). If a step fails, the earlier ones are undone; if tug is
+// killed between them, the row is there for `ps -a` to show and `rm` to remove.
+func (r *Runtime) CreateContainer(ctx context.Context, spec *specgen.Spec, img *image.Image) (*Container, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if err := logs.Check(spec.Log.Driver); err != nil {
+		return nil, &specgen.ValidationError{Err: err}
+	}
+	if other := spec.NetworkContainer(); other != "" {
+		if _, err := r.lookupContainer(other); err != nil {
+			return nil, &specgen.ValidationError{Err: fmt.Errorf("joining the network of container %s: %w", other, err)}
+		}
+	}
+	c := &Container{rt: r}
+	c.ID = newID()
+	c.Created = time.Now().UTC()
+	c.Spec = *spec
+	c.ImageID = img.ID
+	c.ImageName = spec.Image
+	if err := c.fillFromImage(img); err != nil {
+		return nil, err
+	}
+	c.State = ContainerState{Status: StatusCreated}
+
+	trace("create: begin")
+	if err := r.insertContainer(c); err != nil {
+		return nil, err
+	}
+	trace("create: row inserted")
+	store, err := r.Store()
+	trace("create: store opened")
+	if err == nil {
+		_, err = store.CreateContainer(c.ID, nil, img.ID, "", `{"tug":true}`, &storage.ContainerOptions{Volatile: spec.AutoRemove})
+	}
+	if err != nil {
+		r.deleteContainerRow(c.ID)
+		return nil, fmt.Errorf("creating the container's storage: %w", err)
+	}
+	trace("create: storage container")
+	r.writeEvent(c, "create", nil)
+	return c, nil
+}
+
+// fillFromImage computes the container's effective configuration: the
+// user's values over the image's, as Docker merges them.
+func (c *Container) fillFromImage(img *image.Image) error {
+	spec := &c.Spec
+	var ic struct {
+		Entrypoint, Cmd, Env []string
+		WorkingDir, User     string
+		Labels               map[string]string
+		StopSignal           string
+		ExposedPorts         map[string]struct{}
+		Volumes              map[string]struct{}
+	}
+	if img.Config != nil {
+		cfg := img.Config.Config
+		ic.Entrypoint, ic.Cmd, ic.Env = cfg.Entrypoint, cfg.Cmd, cfg.Env
+		ic.WorkingDir, ic.User, ic.Labels, ic.StopSignal = cfg.WorkingDir, cfg.User, cfg.Labels, cfg.StopSignal
+		ic.ExposedPorts, ic.Volumes = cfg.ExposedPorts, cfg.Volumes
+	}
+	c.Entrypoint = ic.Entrypoint
+	if spec.EntrypointSet {
+		c.Entrypoint = spec.Entrypoint
+	}
+	switch {
+	case len(spec.Command) > 0:
+		c.Cmd = spec.Command
+	case spec.EntrypointSet:
+		c.Cmd = nil
+	default:
+		c.Cmd = ic.Cmd
+	}
+	if len(c.Entrypoint)+len(c.Cmd) == 0 {
+		return &specgen.ValidationError{Err: ErrNoCommand}
+	}
+	c.Env = mergeEnv(ic.Env, spec.Env)
+	c.WorkingDir = spec.WorkDir
+	if c.WorkingDir == "" {
+		c.WorkingDir = ic.WorkingDir
+	}
+	c.User = spec.User
+	if c.User == "" {
+		c.User = ic.User
+	}
+	c.Hostname = spec.Hostname
+	if c.Hostname == "" && spec.Network == specgen.NetworkHost {
+		// As Docker: the host's network comes with the host's name.
+		c.Hostname, _ = os.Hostname()
+	}
+	if c.Hostname == "" {
+		c.Hostname = c.ID[:12]
+	}
+	c.Labels = map[string]string{}
+	for k, v := range ic.Labels {
+		c.Labels[k] = v
+	}
+	for k, v := range spec.Labels {
+		c.Labels[k] = v
+	}
+	c.StopSignal = spec.StopSignal
+	if c.StopSignal == "" && ic.StopSignal != "" {
+		if sig, err := parse.Signal(ic.StopSignal); err == nil {
+			c.StopSignal = parse.SignalName(sig)
+		}
+	}
+	if c.StopSignal == "" {
+		c.StopSignal = "SIGTERM"
+	}
+	c.StopTimeout = 10
+	if spec.StopTimeout != nil {
+		c.StopTimeout = *spec.StopTimeout
+	}
+	for p := range ic.ExposedPorts {
+		c.ExposedPorts = append(c.ExposedPorts, p)
+	}
+	for v := range ic.Volumes {
+		c.Volumes = append(c.Volumes, v)
+	}
+	return nil
+}
+
+// mergeEnv overlays KEY=VALUE entries on base, keeping base's order.
+func mergeEnv(base, over []string) []string {
+	out := append([]string(nil), base...)
+	idx := map[string]int{}
+	for i, kv := range out {
+		k, _, _ := strings.Cut(kv, "=")
+		idx[k] = i
+	}
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := idx[k]; ok {
+			out[i] = kv
+		} else {
+			idx[k] = len(out)
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func (r *Runtime) insertContainer(c *Container) error {
+	db, err := r.DB()
+	if err != nil {
+		return err
+	}
+	named := c.Spec.Name != ""
+	for attempt := 0; ; attempt++ {
+		c.Name = c.Spec.Name
+		if !named {
+			c.Name = randomName(attempt)
+		}
+		cfg, _ := json.Marshal(c.ContainerConfig)
+		st, _ := json.Marshal(c.State)
+		var owner string
+		err := db.Update(context.Background(), func(tx *sql.Tx) error {
+			if err := tx.QueryRow(`SELECT id FROM containers WHERE name = ?`, c.Name).Scan(&owner); err == nil {
+				return ErrNameInUse
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			_, err := tx.Exec(`INSERT INTO containers(id, name, image_id, created, config, state) VALUES(?, ?, ?, ?, ?, ?)`,
+				c.ID, c.Name, c.ImageID, c.Created.UnixNano(), string(cfg), string(st))
+			return err
+		})
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrNameInUse) {
+			return err
+		}
+		if named {
+			return &specgen.ValidationError{Err: fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", c.Name, owner)}
+		}
+		if attempt > 20 {
+			return fmt.Errorf("could not find a free random container name")
+		}
+	}
+}
+
+func (r *Runtime) deleteContainerRow(id string) error {
+	db, err := r.DB()
+	if err != nil {
+		return err
+	}
+	return db.Update(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`DELETE FROM containers WHERE id = ?`, id)
+		return err
+	})
+}

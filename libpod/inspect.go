@@ -1,0 +1,354 @@
+package libpod
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tug-project/tug/pkg/parse"
+	"github.com/tug-project/tug/pkg/specgen"
+)
+
+// InspectContainer is `tug container inspect` output, in Docker's shape
+// (field names are what --format templates use).
+type InspectContainer struct {
+	Id              string
+	Created         string
+	Path            string
+	Args            []string
+	State           InspectState
+	Image           string
+	ResolvConfPath  string
+	HostnamePath    string
+	HostsPath       string
+	LogPath         string
+	Name            string
+	RestartCount    int
+	Driver          string
+	Platform        string
+	MountLabel      string
+	ProcessLabel    string
+	AppArmorProfile string
+	ExecIDs         []string
+	HostConfig      InspectHostConfig
+	GraphDriver     InspectGraphDriver
+	Mounts          []InspectMount
+	Config          InspectConfig
+	NetworkSettings InspectNetworkSettings
+}
+
+// InspectState has Docker's State keys, in Docker's order.
+type InspectState struct {
+	Status     string
+	Running    bool
+	Paused     bool
+	Restarting bool
+	OOMKilled  bool
+	Dead       bool
+	Pid        int
+	ExitCode   int
+	Error      string
+	StartedAt  string
+	FinishedAt string
+}
+
+// InspectHostConfig is the part of HostConfig tug honours.
+type InspectHostConfig struct {
+	Binds           []string
+	ContainerIDFile string
+	LogConfig       InspectLogConfig
+	NetworkMode     string
+	PortBindings    map[string]any
+	RestartPolicy   parse.RestartPolicy
+	AutoRemove      bool
+	VolumeDriver    string
+	VolumesFrom     []string
+	CapAdd          []string
+	CapDrop         []string
+	Dns             []string
+	DnsOptions      []string
+	DnsSearch       []string
+	ExtraHosts      []string
+	GroupAdd        []string
+	IpcMode         string
+	Cgroup          string
+	Links           []string
+	OomScoreAdj     int
+	PidMode         string
+	Privileged      bool
+	PublishAllPorts bool
+	ReadonlyRootfs  bool
+	SecurityOpt     []string
+	Tmpfs           map[string]string
+	UTSMode         string
+	UsernsMode      string
+	ShmSize         int64
+	Runtime         string
+	Ulimits         []parse.Ulimit
+	MaskedPaths     []string
+	ReadonlyPaths   []string
+}
+
+// InspectLogConfig is the log driver and its options.
+type InspectLogConfig struct {
+	Type   string
+	Config map[string]string
+}
+
+// InspectGraphDriver names the storage driver and the layer directories.
+type InspectGraphDriver struct {
+	Data map[string]string
+	Name string
+}
+
+// InspectMount is one of Mounts.
+type InspectMount struct {
+	Type        string
+	Name        string `json:",omitempty"`
+	Source      string
+	Destination string
+	Driver      string `json:",omitempty"`
+	Mode        string
+	RW          bool
+	Propagation string
+}
+
+// InspectConfig is the container's Config.
+type InspectConfig struct {
+	Hostname     string
+	Domainname   string
+	User         string
+	AttachStdin  bool
+	AttachStdout bool
+	AttachStderr bool
+	ExposedPorts map[string]struct{} `json:",omitempty"`
+	Tty          bool
+	OpenStdin    bool
+	StdinOnce    bool
+	Env          []string
+	Cmd          []string
+	Image        string
+	Volumes      map[string]struct{}
+	WorkingDir   string
+	Entrypoint   []string
+	OnBuild      []string
+	Labels       map[string]string
+	StopSignal   string
+	StopTimeout  *int `json:",omitempty"`
+}
+
+// InspectNetworkSettings is NetworkSettings.
+type InspectNetworkSettings struct {
+	Bridge                 string
+	SandboxID              string
+	SandboxKey             string
+	Ports                  map[string]any
+	HairpinMode            bool
+	LinkLocalIPv6Address   string
+	LinkLocalIPv6PrefixLen int
+	SecondaryIPAddresses   []string
+	SecondaryIPv6Addresses []string
+	EndpointID             string
+	Gateway                string
+	GlobalIPv6Address      string
+	GlobalIPv6PrefixLen    int
+	IPAddress              string
+	IPPrefixLen            int
+	IPv6Gateway            string
+	MacAddress             string
+	Networks               map[string]*InspectEndpoint
+}
+
+// InspectEndpoint is one network of NetworkSettings.Networks.
+type InspectEndpoint struct {
+	NetworkID   string
+	EndpointID  string
+	Gateway     string
+	IPAddress   string
+	IPPrefixLen int
+	MacAddress  string
+	DNSNames    []string
+}
+
+func timeString(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Inspect builds the inspect document of the container.
+func (c *Container) Inspect() *InspectContainer {
+	s := c.State
+	cmd := c.Command()
+	in := &InspectContainer{
+		Id:      c.ID,
+		Created: timeString(c.Created),
+		Args:    []string{},
+		State: InspectState{
+			Status: s.Status, Running: s.Status == StatusRunning, Paused: s.Status == StatusPaused,
+			Dead: s.Status == StatusDead, OOMKilled: s.OOMKilled, Pid: s.Pid, ExitCode: s.ExitCode, Error: s.Error,
+			StartedAt: timeString(s.StartedAt), FinishedAt: timeString(s.FinishedAt),
+		},
+		Image:          "sha256:" + c.ImageID,
+		ResolvConfPath: filepath.Join(c.DataDir(), "resolv.conf"),
+		HostnamePath:   filepath.Join(c.DataDir(), "hostname"),
+		HostsPath:      filepath.Join(c.DataDir(), "hosts"),
+		LogPath:        c.LogPath(),
+		Name:           "/" + c.Name,
+		RestartCount:   s.RestartCount,
+		Driver:         c.rt.StorageDriverName(),
+		Platform:       "linux",
+		ExecIDs:        nil,
+		Mounts:         []InspectMount{},
+	}
+	if s.Status == StatusRemoving {
+		in.State.Status = "removing"
+	}
+	if len(cmd) > 0 {
+		in.Path, in.Args = cmd[0], append([]string{}, cmd[1:]...)
+	}
+	sp := c.Spec
+	netMode := sp.Network
+	if netMode == specgen.NetworkDefault {
+		netMode = "slirp4netns"
+	}
+	tmpfs := sp.Tmpfs
+	if tmpfs == nil {
+		tmpfs = map[string]string{}
+	}
+	in.HostConfig = InspectHostConfig{
+		Binds:          []string{},
+		LogConfig:      InspectLogConfig{Type: sp.Log.Driver, Config: nonNilMap(sp.Log.Options)},
+		NetworkMode:    netMode,
+		PortBindings:   map[string]any{},
+		RestartPolicy:  parse.RestartPolicy{Name: "no"},
+		AutoRemove:     sp.AutoRemove,
+		CapAdd:         nonNil(sp.CapAdd),
+		CapDrop:        nonNil(sp.CapDrop),
+		Dns:            nonNil(sp.DNS),
+		DnsOptions:     nonNil(sp.DNSOptions),
+		DnsSearch:      nonNil(sp.DNSSearch),
+		ExtraHosts:     nonNil(sp.AddHosts),
+		GroupAdd:       nonNil(sp.GroupAdd),
+		IpcMode:        "private",
+		PidMode:        "",
+		Privileged:     sp.Privileged,
+		ReadonlyRootfs: sp.ReadOnly,
+		SecurityOpt:    nonNil(sp.SecurityOpt),
+		Tmpfs:          tmpfs,
+		ShmSize:        64 << 20,
+		Runtime:        "tug",
+		Ulimits:        append([]parse.Ulimit{}, sp.Ulimits...),
+	}
+	if !sp.Privileged {
+		in.HostConfig.MaskedPaths = append([]string{}, maskedPathsForInspect...)
+		in.HostConfig.ReadonlyPaths = append([]string{}, readonlyPathsForInspect...)
+	}
+	in.GraphDriver = InspectGraphDriver{Name: in.Driver, Data: map[string]string{}}
+	if s.Rootfs != "" {
+		in.GraphDriver.Data["MergedDir"] = s.Rootfs
+	}
+	volumes := map[string]struct{}{}
+	for _, v := range c.Volumes {
+		volumes[v] = struct{}{}
+	}
+	var exposed map[string]struct{}
+	if len(c.ExposedPorts) > 0 {
+		exposed = map[string]struct{}{}
+		for _, p := range c.ExposedPorts {
+			exposed[p] = struct{}{}
+		}
+	}
+	env := nonNil(c.Env)
+	in.Config = InspectConfig{
+		Hostname:     c.Hostname,
+		Domainname:   sp.Domainname,
+		User:         c.User,
+		AttachStdin:  sp.AttachStream("stdin"),
+		AttachStdout: sp.AttachStream("stdout"),
+		AttachStderr: sp.AttachStream("stderr"),
+		ExposedPorts: exposed,
+		Tty:          sp.Tty,
+		OpenStdin:    sp.OpenStdin,
+		StdinOnce:    sp.OpenStdin && sp.AttachStream("stdin"),
+		Env:          env,
+		Cmd:          c.Cmd,
+		Image:        c.ImageName,
+		Volumes:      volumes,
+		WorkingDir:   c.WorkingDir,
+		Entrypoint:   c.Entrypoint,
+		OnBuild:      nil,
+		Labels:       nonNilMap(c.Labels),
+		StopSignal:   c.StopSignal,
+	}
+	if sp.StopTimeout != nil {
+		in.Config.StopTimeout = sp.StopTimeout
+	}
+	in.NetworkSettings = c.networkSettings(netMode)
+	return in
+}
+
+func (c *Container) networkSettings(mode string) InspectNetworkSettings {
+	ns := InspectNetworkSettings{Ports: map[string]any{}, Networks: map[string]*InspectEndpoint{}}
+	running := c.State.Status == StatusRunning
+	if running && c.State.Pid > 0 {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", c.ID, c.State.Run)))
+		ns.SandboxID = hex.EncodeToString(sum[:])
+		ns.SandboxKey = fmt.Sprintf("/proc/%d/ns/net", c.State.Pid)
+		if mode == "slirp4netns" {
+			ns.SandboxKey = filepath.Join(c.RunDir(), "netns")
+		}
+	}
+	ep := &InspectEndpoint{DNSNames: nil}
+	if mode == "slirp4netns" {
+		for _, p := range c.ExposedPorts {
+			ns.Ports[p] = nil
+		}
+		if running {
+			ns.Gateway, ns.IPAddress, ns.IPPrefixLen = slirpGateway, slirpIP, 24
+			ep.Gateway, ep.IPAddress, ep.IPPrefixLen = slirpGateway, slirpIP, 24
+		}
+	}
+	name := mode
+	if strings.HasPrefix(mode, "container:") {
+		return ns
+	}
+	ns.Networks[name] = ep
+	return ns
+}
+
+var (
+	maskedPathsForInspect = []string{"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+		"/sys/firmware", "/sys/devices/virtual/powercap"}
+	readonlyPathsForInspect = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+)
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// SortedLabels returns "k=v" pairs in key order.
+func SortedLabels(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}

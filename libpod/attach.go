@@ -39,6 +39,9 @@ type AttachOptions = monitor.Hello
 
 // Attach connects to a running container's monitor.
 func (c *Container) Attach(h AttachOptions) (*AttachSession, error) {
+	if c.State.Status == StatusRestarting {
+		return nil, fmt.Errorf("you cannot attach to a restarting container, wait until it is running")
+	}
 	if !c.Running() {
 		return nil, fmt.Errorf("you cannot attach to a stopped container, start it first")
 	}
@@ -64,6 +67,7 @@ func (c *Container) attach(h AttachOptions) (*AttachSession, error) {
 		conn.Close()
 		return nil, err
 	}
+	c.rt.writeEvent(c, "attach", nil)
 	return s, nil
 }
 

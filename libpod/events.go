@@ -32,17 +32,7 @@ func (r *Runtime) EventsPath() string { return filepath.Join(r.RunRoot, "events.
 // writeEvent appends a container event. Each is one write(2) on an
 // O_APPEND file, so concurrent writers never interleave.
 func (r *Runtime) writeEvent(c *Container, action string, attrs map[string]string) {
-	now := time.Now()
-	a := map[string]string{"image": c.ImageName, "name": c.Name}
-	for k, v := range c.Labels {
-		a[k] = v
-	}
-	for k, v := range attrs {
-		a[k] = v
-	}
-	ev := Event{Status: action, ID: c.ID, From: c.ImageName, Type: "container", Action: action,
-		Actor: Actor{ID: c.ID, Attributes: a}, Scope: "local", Time: now.Unix(), TimeNano: now.UnixNano()}
-	b, err := json.Marshal(ev)
+	b, err := json.Marshal(containerEvent(c, action, attrs))
 	if err != nil {
 		return
 	}
@@ -52,4 +42,18 @@ func (r *Runtime) writeEvent(c *Container, action string, attrs map[string]strin
 	}
 	f.Write(append(b, '\n'))
 	f.Close()
+}
+
+// containerEvent is the event of action on c, at this time.
+func containerEvent(c *Container, action string, attrs map[string]string) Event {
+	now := time.Now()
+	a := map[string]string{"image": c.ImageName, "name": c.Name}
+	for k, v := range c.Labels {
+		a[k] = v
+	}
+	for k, v := range attrs {
+		a[k] = v
+	}
+	return Event{Status: action, ID: c.ID, From: c.ImageName, Type: "container", Action: action,
+		Actor: Actor{ID: c.ID, Attributes: a}, Scope: "local", Time: now.Unix(), TimeNano: now.UnixNano()}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tug-project/tug/pkg/monitor"
 	"github.com/tug-project/tug/pkg/parse"
 	"github.com/tug-project/tug/pkg/specgen"
 )
@@ -54,6 +55,7 @@ type InspectState struct {
 	Error      string
 	StartedAt  string
 	FinishedAt string
+	Health     *HealthState `json:",omitempty"`
 }
 
 // InspectHostConfig is the part of HostConfig tug honours.
@@ -65,6 +67,7 @@ type InspectHostConfig struct {
 	PortBindings    map[string]any
 	RestartPolicy   parse.RestartPolicy
 	AutoRemove      bool
+	Init            *bool `json:",omitempty"`
 	VolumeDriver    string
 	VolumesFrom     []string
 	CapAdd          []string
@@ -131,6 +134,7 @@ type InspectConfig struct {
 	StdinOnce    bool
 	Env          []string
 	Cmd          []string
+	Healthcheck  *specgen.HealthConfig `json:",omitempty"`
 	Image        string
 	Volumes      map[string]struct{}
 	WorkingDir   string
@@ -209,6 +213,17 @@ func (c *Container) Inspect() *InspectContainer {
 	if s.Status == StatusRemoving {
 		in.State.Status = "removing"
 	}
+	if s.Status == StatusRestarting {
+		// As Docker: a container waiting to be restarted counts as running.
+		in.State.Running, in.State.Restarting = true, true
+	}
+	if c.Healthcheck.Active() && s.Health != nil {
+		h := *s.Health
+		if h.Log == nil {
+			h.Log = []monitor.HealthResult{}
+		}
+		in.State.Health = &h
+	}
 	if len(cmd) > 0 {
 		in.Path, in.Args = cmd[0], append([]string{}, cmd[1:]...)
 	}
@@ -226,7 +241,7 @@ func (c *Container) Inspect() *InspectContainer {
 		LogConfig:      InspectLogConfig{Type: sp.Log.Driver, Config: nonNilMap(sp.Log.Options)},
 		NetworkMode:    netMode,
 		PortBindings:   map[string]any{},
-		RestartPolicy:  parse.RestartPolicy{Name: "no"},
+		RestartPolicy:  restartPolicyOf(sp),
 		AutoRemove:     sp.AutoRemove,
 		CapAdd:         nonNil(sp.CapAdd),
 		CapDrop:        nonNil(sp.CapDrop),
@@ -244,6 +259,9 @@ func (c *Container) Inspect() *InspectContainer {
 		ShmSize:        64 << 20,
 		Runtime:        "tug",
 		Ulimits:        append([]parse.Ulimit{}, sp.Ulimits...),
+	}
+	if sp.Init {
+		in.HostConfig.Init = &sp.Init
 	}
 	if !sp.Privileged {
 		in.HostConfig.MaskedPaths = append([]string{}, maskedPathsForInspect...)
@@ -278,6 +296,7 @@ func (c *Container) Inspect() *InspectContainer {
 		StdinOnce:    sp.OpenStdin && sp.AttachStream("stdin"),
 		Env:          env,
 		Cmd:          c.Cmd,
+		Healthcheck:  c.Healthcheck,
 		Image:        c.ImageName,
 		Volumes:      volumes,
 		WorkingDir:   c.WorkingDir,
@@ -351,4 +370,12 @@ func SortedLabels(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// restartPolicyOf is HostConfig.RestartPolicy ("no" when none was given).
+func restartPolicyOf(sp specgen.Spec) parse.RestartPolicy {
+	if sp.RestartPolicy.IsNone() {
+		return parse.RestartPolicy{Name: parse.RestartNo}
+	}
+	return sp.RestartPolicy
 }

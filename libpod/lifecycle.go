@@ -27,6 +27,7 @@ import (
 // meanwhile.
 func (c *Container) sync() {
 	before, _ := json.Marshal(c.State)
+	was := c.State.Status
 	if !c.refresh() {
 		return
 	}
@@ -45,25 +46,29 @@ func (c *Container) sync() {
 		return err
 	})
 	if changed {
-		c.dieEvent()
+		c.dieEvent(was)
 	}
 }
 
 // syncLocked is sync for a caller that holds the container's lock.
 func (c *Container) syncLocked() error {
+	was := c.State.Status
 	if !c.refresh() {
 		return nil
 	}
 	if err := c.saveState(); err != nil {
 		return err
 	}
-	c.dieEvent()
+	c.dieEvent(was)
 	return nil
 }
 
-func (c *Container) dieEvent() {
-	if c.State.Status == StatusExited {
-		c.rt.writeEvent(c, "die", map[string]string{"exitCode": fmt.Sprint(c.State.ExitCode)})
+// dieEvent records the exit of a container that was running, with Docker's
+// attributes.
+func (c *Container) dieEvent(was string) {
+	if c.State.Status == StatusExited && (was == StatusRunning || was == StatusPaused) {
+		ran := c.State.FinishedAt.Sub(c.State.StartedAt)
+		c.rt.writeEvent(c, "die", map[string]string{"exitCode": fmt.Sprint(c.State.ExitCode), "execDuration": fmt.Sprint(int(ran.Seconds()))})
 	}
 }
 
@@ -72,6 +77,16 @@ func (c *Container) dieEvent() {
 func (c *Container) refresh() bool {
 	if c.State.Status == StatusCreated {
 		return c.adoptMonitor()
+	}
+	if c.State.Status == StatusRestarting {
+		// The process that was to start it again is gone (killed, or a
+		// reboot): nothing will, it is exited.
+		if alive(c.State.MonitorPid, c.State.MonitorStart) {
+			return false
+		}
+		c.State.Status = StatusExited
+		c.State.MonitorPid, c.State.MonitorStart = 0, 0
+		return true
 	}
 	if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
 		return false
@@ -85,6 +100,9 @@ func (c *Container) refresh() bool {
 		}
 	}
 	if alive(c.State.MonitorPid, c.State.MonitorStart) {
+		// The health check's latest, shown but not saved: it changes with
+		// every probe and the DB keeps it from one run to the next only.
+		c.readHealth()
 		return false
 	}
 	// The monitor is gone without a word (killed): ask the runtime whether
@@ -144,6 +162,7 @@ func (c *Container) setExited(code int, finished time.Time, msg string) {
 	c.State.Error = msg
 	c.State.Pid = 0
 	c.State.MonitorPid, c.State.MonitorStart = 0, 0
+	c.healthAtExit()
 }
 
 // containerPid is the PID to signal, checked against reuse.
@@ -172,14 +191,36 @@ func (c *Container) Kill(sig syscall.Signal) error {
 		return err
 	}
 	c.syncLocked()
+	if c.State.Status == StatusRestarting {
+		// As Docker: killing a container that waits to be restarted
+		// cancels the restart; there is no process to signal.
+		return c.cancelRestart()
+	}
 	if !c.Running() {
 		return &NotRunningError{ID: c.ShortID()}
+	}
+	if cancel := c.cancelsRestart(sig); !c.Spec.RestartPolicy.IsNone() && (!c.State.StoppedByUser || cancel && !c.State.Stopping) {
+		// Saved before the signal: the exit it causes must find it.
+		c.State.StoppedByUser = true
+		c.State.Stopping = c.State.Stopping || cancel
+		if err := c.saveState(); err != nil {
+			return err
+		}
 	}
 	if err := c.signal(sig); err != nil {
 		return err
 	}
 	c.rt.writeEvent(c, "kill", map[string]string{"signal": fmt.Sprint(int(sig))})
 	return nil
+}
+
+// cancelRestart turns a restarting container into an exited one stopped by
+// the user (the process waiting to restart it then finds nothing to do).
+func (c *Container) cancelRestart() error {
+	c.State.Status = StatusExited
+	c.State.StoppedByUser = true
+	c.State.MonitorPid, c.State.MonitorStart = 0, 0
+	return c.saveState()
 }
 
 func (c *Container) signal(sig syscall.Signal) error {
@@ -205,9 +246,25 @@ func (c *Container) Stop(timeout time.Duration) error {
 		return err
 	}
 	c.syncLocked()
+	if c.State.Status == StatusRestarting {
+		err := c.cancelRestart()
+		lock.unlock()
+		if err == nil {
+			c.rt.writeEvent(c, "stop", nil)
+		}
+		return err
+	}
 	if !c.Running() {
 		lock.unlock()
 		return nil
+	}
+	if !c.Spec.RestartPolicy.IsNone() && (!c.State.StoppedByUser || !c.State.Stopping) {
+		// Saved before the signal, so that the exit is not restarted.
+		c.State.StoppedByUser, c.State.Stopping = true, true
+		if err := c.saveState(); err != nil {
+			lock.unlock()
+			return err
+		}
 	}
 	sig, err := parse.Signal(c.StopSignal)
 	if err != nil {
@@ -284,16 +341,30 @@ func (c *Container) waitExitRecorded() {
 	}
 }
 
-// Wait blocks until the container is not running and returns its exit code.
+// Wait blocks until the container is not running and returns its exit
+// code. As Docker's, a container the restart policy is about to start again
+// counts as running when the wait begins, and its next exit ends the wait.
 func (c *Container) Wait(ctx context.Context) (int, error) {
+	sawRunning := false
 	for {
 		if err := c.reload(); err != nil {
 			return 0, err
 		}
 		c.sync()
+		if c.State.Status == StatusRestarting && !sawRunning {
+			done := make(chan struct{})
+			go func() { waitPid(c.State.MonitorPid, -1); close(done) }()
+			select {
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			case <-done:
+			}
+			continue
+		}
 		if !c.Running() {
 			return c.State.ExitCode, nil
 		}
+		sawRunning = true
 		pid := c.containerPid()
 		if pid == 0 {
 			pid = c.State.MonitorPid
@@ -310,10 +381,17 @@ func (c *Container) Wait(ctx context.Context) (int, error) {
 }
 
 // RunningError is returned by rm of a running container without force.
-type RunningError struct{ ID string }
+type RunningError struct {
+	ID         string
+	Restarting bool
+}
 
 func (e *RunningError) Error() string {
-	return fmt.Sprintf("cannot remove container %q: container is running: stop the container before removing or force remove", e.ID)
+	state := "running"
+	if e.Restarting {
+		state = "restarting"
+	}
+	return fmt.Sprintf("cannot remove container %q: container is %s: stop the container before removing or force remove", e.ID, state)
 }
 
 // Remove deletes the container: its storage, files and row. A running one
@@ -328,6 +406,9 @@ func (c *Container) Remove(force bool) error {
 		return err
 	}
 	c.syncLocked()
+	if c.State.Status == StatusRestarting && !force {
+		return &RunningError{ID: c.Name, Restarting: true}
+	}
 	if c.Running() {
 		if !force {
 			return &RunningError{ID: c.Name}
@@ -415,7 +496,7 @@ func (c *Container) Cleanup(run int) error {
 		return nil
 	}
 	c.syncLocked()
-	if c.Running() || c.State.Status == StatusRemoving {
+	if c.Running() || c.State.Status == StatusRemoving || c.State.Status == StatusRestarting {
 		return nil
 	}
 	if c.Spec.AutoRemove {
@@ -433,7 +514,18 @@ func (c *Container) Cleanup(run int) error {
 	}
 	// The exit is in the DB now; the run directory has served.
 	c.releaseRunDir()
-	return nil
+	if c.State.Status != StatusExited || c.Spec.RestartPolicy.IsNone() {
+		return nil
+	}
+	// The restart policy: as Docker, the container is cleaned up like any
+	// exited one, waits its back-off as "restarting", then starts again
+	// (same ID, layer and log). The wait holds no lock.
+	delay, ok := c.scheduleRestart()
+	if !ok {
+		return nil
+	}
+	lock.unlock()
+	return c.restartAfter(c.State.Run, delay)
 }
 
 // releaseRunDir removes the run directory, with the network namespace a

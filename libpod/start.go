@@ -62,6 +62,17 @@ func (c *Container) Start(ctx context.Context, opts StartOptions) (*AttachSessio
 		return nil, nil
 	case StatusRemoving:
 		return nil, fmt.Errorf("container %s is being removed", c.Name)
+	case StatusRestarting:
+		if opts.Attach != nil {
+			return nil, fmt.Errorf("you cannot attach to a restarting container, wait until it is running")
+		}
+		// As Docker: the restart policy is about to start it.
+		return nil, nil
+	}
+	// A start by the user begins the restart policy afresh.
+	c.State.RestartCount, c.State.RestartDelay, c.State.StoppedByUser = 0, 0, false
+	if opts.Attach != nil {
+		c.rt.writeEvent(c, "attach", nil)
 	}
 	sess, err := c.startLocked(opts)
 	if err != nil {
@@ -138,6 +149,13 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		}
 		mcfg.Slirp = &monitor.Slirp{Binary: bin, MTU: 65520, AllowHostLoopback: c.Spec.AllowHostLoopback}
 	}
+	if mcfg.Health, err = c.healthForStart(runDir); err != nil {
+		unmount()
+		return nil, err
+	}
+	if mcfg.Health != nil {
+		mcfg.Events = c.eventSink()
+	}
 	if err := writeJSON(filepath.Join(runDir, monitor.SpecFile), spec); err != nil {
 		unmount()
 		return nil, err
@@ -173,9 +191,14 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		MonitorStart: procStartTime(mpid),
 		StartedAt:    ready.StartedAt,
 		RestartCount: c.State.RestartCount,
-		Run:          run,
-		Mounted:      true,
-		Rootfs:       rootfs,
+		RestartDelay: c.State.RestartDelay,
+		// A restart by the policy keeps what the user did (Docker's
+		// HasBeenManuallyStopped); a start by the user cleared it.
+		StoppedByUser: c.State.StoppedByUser,
+		Health:        c.State.Health,
+		Run:           run,
+		Mounted:       true,
+		Rootfs:        rootfs,
 	}
 	c.State = st
 	if err := c.saveState(); err != nil {
@@ -266,7 +289,7 @@ func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container,
 		Caps: c.Spec.Capabilities(), Privileged: c.Spec.Privileged, NoNewPrivileges: c.Spec.NoNewPrivileges,
 		Seccomp: c.Spec.SeccompProfile, Ulimits: c.Spec.Ulimits, Tmpfs: c.Spec.Tmpfs,
 		NetMode: netMode, NetNSPath: netNS, HostsFile: hosts, HostnameFile: hostnameFile, ResolvFile: resolv,
-		Rootless: c.rt.Rootless,
+		Rootless: c.rt.Rootless, Init: c.Spec.Init,
 	}
 	if !c.rt.Rootless {
 		opts.CgroupsPath = "/tug/" + c.ID

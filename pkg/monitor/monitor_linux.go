@@ -85,6 +85,7 @@ type monitor struct {
 	clients     []*client
 	cleaned     bool
 	stdinClosed bool
+	process     *rspec.Process // the container's, from its spec
 	wg          sync.WaitGroup // client readers
 }
 
@@ -131,13 +132,25 @@ func run(runDir string) error {
 		return nil
 	}
 	trace("executed")
-	ready(Ready{Pid: proc.Pid, StartedAt: time.Now().UTC()})
+	startedAt := time.Now().UTC()
+	ready(Ready{Pid: proc.Pid, StartedAt: startedAt})
+	var health *healthChecker
+	if m.cfg.Health != nil {
+		m.cfg.Health.StartedAt = startedAt
+		health = m.startHealth(m.process)
+	}
 	// Trimming costs a GC: not for a container that is done at once.
 	trim := time.AfterFunc(300*time.Millisecond, trimMemory)
 
 	code := proc.Wait()
 	trim.Stop()
 	trace("exited")
+	if health != nil {
+		health.end()
+		// As Docker: a container that does not run is not healthy.
+		health.state.Status = HealthUnhealthy
+		health.save()
+	}
 	finished := time.Now().UTC()
 	waitTimeout(outputs, 5*time.Second)
 	trace("output drained")
@@ -185,6 +198,7 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 	if err := json.Unmarshal(specData, &spec); err != nil {
 		return nil, nil, nil, err
 	}
+	m.process = spec.Process
 
 	var stdio oci.Stdio
 	var closeAfter []*os.File

@@ -80,6 +80,52 @@ type Config struct {
 	Cleanup []string `json:"cleanup"`
 	// Client says fd 5 is an already connected attach client (foreground run).
 	Client bool `json:"client"`
+	// Health is the health check to run, if any (health.go).
+	Health *HealthCheck `json:"health,omitempty"`
+	// Events is where the monitor appends its events (health_status).
+	Events *EventSink `json:"events,omitempty"`
+}
+
+// HealthCheck is a health check as the monitor runs it.
+type HealthCheck struct {
+	Command       []string      `json:"command"` // run in the container with its process's user, env and cwd
+	Interval      time.Duration `json:"interval"`
+	Timeout       time.Duration `json:"timeout"`
+	StartPeriod   time.Duration `json:"startPeriod"`
+	StartInterval time.Duration `json:"startInterval"`
+	Retries       int           `json:"retries"`
+	StartedAt     time.Time     `json:"startedAt"` // the start period counts from here
+}
+
+// Health statuses, as Docker names them.
+const (
+	HealthStarting  = "starting"
+	HealthHealthy   = "healthy"
+	HealthUnhealthy = "unhealthy"
+)
+
+// HealthState is the health check's state in Docker's shape (inspect's
+// State.Health); the monitor keeps it in HealthFile.
+type HealthState struct {
+	Status        string         `json:"Status"`
+	FailingStreak int            `json:"FailingStreak"`
+	Log           []HealthResult `json:"Log"`
+}
+
+// HealthResult is one probe.
+type HealthResult struct {
+	Start    time.Time `json:"Start"`
+	End      time.Time `json:"End"`
+	ExitCode int       `json:"ExitCode"`
+	Output   string    `json:"Output"`
+}
+
+// EventSink is the event log and the event the monitor's events are made
+// from: the engine's JSON of one of its events, whose action and times the
+// monitor replaces.
+type EventSink struct {
+	Path     string          `json:"path"`
+	Template json.RawMessage `json:"template"`
 }
 
 // Files of a run directory.
@@ -91,6 +137,8 @@ const (
 	// PidFile holds the monitor's PID from its first moment, so that a start
 	// whose CLI was killed before recording it is still seen.
 	PidFile = "monitor.pid"
+	// HealthFile holds the HealthState while the container runs.
+	HealthFile = "health.json"
 )
 
 // WriteFrame sends one frame.

@@ -18,7 +18,13 @@ import (
 	"github.com/opencontainers/runc/libcontainer/utils"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/tug-project/tug/pkg/tuginit"
 )
+
+// InitAnnotation, "true" in a spec, runs tug's init as the container's
+// PID 1 (--init, see pkg/tuginit).
+const InitAnnotation = "io.tug.init"
 
 // Runtime is the built-in OCI runtime: libcontainer, with its state under Root.
 type Runtime struct {
@@ -85,14 +91,20 @@ func (r Runtime) Create(id string, spec *rspec.Spec, stdio Stdio) (*Process, err
 	trace("libcontainer config")
 	c, err := libcontainer.Create(r.Root, id, cfg)
 	trace("libcontainer create")
+	if err != nil {
+		return nil, &StartError{Code: 125, Err: fmt.Errorf("creating container: %w", err)}
+	}
 	if early != nil {
 		if err := os.WriteFile(filepath.Join(r.Root, id, EarlySeccompFile), early, 0o600); err != nil {
 			c.Destroy()
 			return nil, &StartError{Code: 125, Err: fmt.Errorf("writing the seccomp filter: %w", err)}
 		}
 	}
-	if err != nil {
-		return nil, &StartError{Code: 125, Err: fmt.Errorf("creating container: %w", err)}
+	if spec.Annotations[InitAnnotation] == "true" {
+		if err := os.WriteFile(filepath.Join(r.Root, id, tuginit.MarkerFile), nil, 0o600); err != nil {
+			c.Destroy()
+			return nil, &StartError{Code: 125, Err: fmt.Errorf("asking for the init: %w", err)}
+		}
 	}
 	p := newProcess(spec.Process)
 	p.Init = true

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -338,6 +339,10 @@ func earlySeccomp(spec *rspec.Spec, cacheDir string) []byte {
 // passes. A filter that is there but cannot be loaded ends the init: the
 // container must not run with the late filter alone.
 func LoadEarlySeccomp() {
+	if os.Getenv("_LIBCONTAINER_INITTYPE") == "setns" {
+		loadExecSeccomp()
+		return
+	}
 	fd := os.Getenv("_LIBCONTAINER_FIFOFD")
 	if fd == "" {
 		return
@@ -371,4 +376,23 @@ func loadBPF(prog []byte) error {
 		return errno
 	}
 	return nil
+}
+
+// loadExecSeccomp is LoadEarlySeccomp for an exec's init: ExecProcess
+// passes the program as fd 3, a memfd named execSeccompName, which is
+// closed once loaded (the exec'd command never sees it).
+func loadExecSeccomp() {
+	if target, err := os.Readlink("/proc/self/fd/3"); err != nil || target != "/memfd:"+execSeccompName+" (deleted)" {
+		return
+	}
+	f := os.NewFile(3, execSeccompName)
+	prog, err := io.ReadAll(f)
+	f.Close()
+	if err == nil {
+		err = loadBPF(prog)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loading the seccomp filter:", err)
+		os.Exit(255)
+	}
 }

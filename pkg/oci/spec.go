@@ -53,6 +53,8 @@ type SpecOptions struct {
 
 	Rootless    bool   // inside the user namespace: no cgroups, sysfs and devices bound
 	CgroupsPath string // "" for none
+
+	Init bool // tug's init as PID 1 (--init)
 }
 
 // Docker's masked and read-only paths.
@@ -148,6 +150,12 @@ func Spec(o SpecOptions) (*rspec.Spec, error) {
 	}
 
 	spec := g.Config
+	if o.Init {
+		if spec.Annotations == nil {
+			spec.Annotations = map[string]string{}
+		}
+		spec.Annotations[InitAnnotation] = "true"
+	}
 	switch {
 	case o.Privileged || o.Seccomp == "unconfined":
 		spec.Linux.Seccomp = nil

@@ -1,0 +1,89 @@
+package libpod
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+
+	"github.com/tug-project/tug/pkg/monitor"
+)
+
+// HealthState is a container's health in Docker's shape (State.Health).
+// The monitor runs the checks and keeps it in its run directory while the
+// container runs; the DB holds it from one run to the next.
+type HealthState = monitor.HealthState
+
+// Health statuses, and "none" for a container without a health check (ps
+// --filter health=none).
+const (
+	HealthStarting  = monitor.HealthStarting
+	HealthHealthy   = monitor.HealthHealthy
+	HealthUnhealthy = monitor.HealthUnhealthy
+	HealthNone      = "none"
+)
+
+// HealthStatus is the container's health status, or HealthNone.
+func (c *Container) HealthStatus() string {
+	if c.State.Health == nil || !c.Healthcheck.Active() {
+		return HealthNone
+	}
+	return c.State.Health.Status
+}
+
+// healthForStart prepares the health check of a start: the monitor's
+// configuration and the state it begins from (starting, with the log of
+// earlier runs), written to the run directory. Nil without a health check.
+func (c *Container) healthForStart(runDir string) (*monitor.HealthCheck, error) {
+	h := c.Healthcheck
+	if !h.Active() {
+		c.State.Health = nil
+		return nil, nil
+	}
+	interval, timeout, startPeriod, startInterval, retries := h.Durations()
+	st := HealthState{Status: HealthStarting, Log: []monitor.HealthResult{}}
+	if c.State.Health != nil && c.State.Health.Log != nil {
+		st.Log = c.State.Health.Log
+	}
+	if err := writeJSON(filepath.Join(runDir, monitor.HealthFile), st); err != nil {
+		return nil, err
+	}
+	c.State.Health = &st
+	return &monitor.HealthCheck{
+		Command: h.Command(), Interval: interval, Timeout: timeout, StartPeriod: startPeriod,
+		StartInterval: startInterval, Retries: retries,
+	}, nil
+}
+
+// eventSink lets the monitor write c's events.
+func (c *Container) eventSink() *monitor.EventSink {
+	tmpl, _ := json.Marshal(containerEvent(c, "", nil))
+	return &monitor.EventSink{Path: c.rt.EventsPath(), Template: tmpl}
+}
+
+// readHealth updates c.State.Health from the monitor's file; it reports
+// whether it read one.
+func (c *Container) readHealth() bool {
+	if c.State.Health == nil {
+		return false
+	}
+	data, err := os.ReadFile(filepath.Join(c.RunDir(), monitor.HealthFile))
+	if err != nil {
+		return false
+	}
+	var st HealthState
+	if json.Unmarshal(data, &st) != nil {
+		return false
+	}
+	c.State.Health = &st
+	return true
+}
+
+// healthAtExit is the health of a container that stopped running: as
+// Docker, unhealthy, with the last probes kept.
+func (c *Container) healthAtExit() {
+	if c.State.Health == nil {
+		return
+	}
+	c.readHealth()
+	c.State.Health.Status = HealthUnhealthy
+}

@@ -255,8 +255,15 @@ func (c *Container) Stop(timeout time.Duration) error {
 		return err
 	}
 	if !c.Running() {
+		var err error
+		if c.State.Status == StatusExited && !c.Spec.RestartPolicy.IsNone() && !c.State.Stopping {
+			// It exited, and its cleanup may not have applied the restart
+			// policy yet: it must not now.
+			c.State.StoppedByUser, c.State.Stopping = true, true
+			err = c.saveState()
+		}
 		lock.unlock()
-		return nil
+		return err
 	}
 	if !c.Spec.RestartPolicy.IsNone() && (!c.State.StoppedByUser || !c.State.Stopping) {
 		// Saved before the signal, so that the exit is not restarted.

@@ -47,10 +47,20 @@ func restartDecision(p parse.RestartPolicy, code int, canceled, stoppedByUser bo
 
 // StartsAfterReboot is what the reboot restart (`tug start --all
 // --filter restart-policy=...`) applies on top of the filter, as Docker's
-// daemon does when it comes back: unless-stopped brings back only the
-// containers the user did not stop.
+// daemon does when it comes back: always brings back every container,
+// unless-stopped those the user did not stop, on-failure those that failed
+// (a reboot is a failure) with retries left.
 func (c *Container) StartsAfterReboot() bool {
-	return !(c.Spec.RestartPolicy.Name == parse.RestartUnlessStopped && c.State.StoppedByUser)
+	p, s := c.Spec.RestartPolicy, c.State
+	switch p.Name {
+	case parse.RestartAlways:
+		return true
+	case parse.RestartUnlessStopped:
+		return !s.StoppedByUser
+	case parse.RestartOnFailure:
+		return !s.StoppedByUser && s.ExitCode != 0 && (p.MaxRetries == 0 || s.RestartCount < p.MaxRetries)
+	}
+	return true
 }
 
 // cancelsRestart reports whether kill with sig ends the restart policy, as

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tug-project/tug/pkg/monitor"
 	"github.com/tug-project/tug/pkg/parse"
 )
 
@@ -102,6 +103,8 @@ func (c *Container) scheduleRestart() (time.Duration, bool) {
 // run again unless something else (stop, kill, rm, start) took it over
 // meanwhile.
 func (c *Container) restartAfter(run int, delay time.Duration) error {
+	// A crash loop spends most of its time here: wait small.
+	monitor.TrimMemory()
 	time.Sleep(delay)
 	lock, err := c.rt.lockContainer(c.ID)
 	if err != nil {

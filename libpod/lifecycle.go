@@ -31,13 +31,54 @@ func (c *Container) sync() {
 	if !c.refresh() {
 		return
 	}
+	if changed, _ := c.saveStateIf(before); changed {
+		c.dieEvent(was)
+	}
+}
+
+// syncLocked is sync for a caller that holds the container's lock. A sync
+// without the lock may have recorded the same exit first: then its record
+// is taken, and the die event is its.
+func (c *Container) syncLocked() error {
+	before, _ := json.Marshal(c.State)
+	was := c.State.Status
+	if !c.refresh() {
+		return nil
+	}
+	changed, err := c.saveStateIf(before)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		if err := c.reload(); err != nil {
+			return err
+		}
+		if c.State.Status != was {
+			return nil
+		}
+		// Nobody recorded it: the row only reads back differently (written
+		// by another version of tug).
+		if !c.refresh() {
+			return nil
+		}
+		if err := c.saveState(); err != nil {
+			return err
+		}
+	}
+	c.dieEvent(was)
+	return nil
+}
+
+// saveStateIf writes c.State if the row still holds the state before (its
+// JSON); it reports whether it did.
+func (c *Container) saveStateIf(before []byte) (bool, error) {
 	after, _ := json.Marshal(c.State)
 	db, err := c.rt.DB()
 	if err != nil {
-		return
+		return false, err
 	}
 	var changed bool
-	db.Update(context.Background(), func(tx *sql.Tx) error {
+	err = db.Update(context.Background(), func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE containers SET state = ? WHERE id = ? AND state = ?`, string(after), c.ID, string(before))
 		if err == nil {
 			n, _ := res.RowsAffected()
@@ -45,22 +86,7 @@ func (c *Container) sync() {
 		}
 		return err
 	})
-	if changed {
-		c.dieEvent(was)
-	}
-}
-
-// syncLocked is sync for a caller that holds the container's lock.
-func (c *Container) syncLocked() error {
-	was := c.State.Status
-	if !c.refresh() {
-		return nil
-	}
-	if err := c.saveState(); err != nil {
-		return err
-	}
-	c.dieEvent(was)
-	return nil
+	return changed, err
 }
 
 // dieEvent records the exit of a container that was running, with Docker's

@@ -36,6 +36,8 @@ type InspectContainer struct {
 	ExecIDs         []string
 	HostConfig      InspectHostConfig
 	GraphDriver     InspectGraphDriver
+	SizeRw          *int64 `json:",omitempty"` // with --size
+	SizeRootFs      *int64 `json:",omitempty"`
 	Mounts          []InspectMount
 	Config          InspectConfig
 	NetworkSettings InspectNetworkSettings
@@ -179,6 +181,15 @@ func timeString(t time.Time) string {
 		return "0001-01-01T00:00:00Z"
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// InspectWithSize is Inspect with SizeRw and SizeRootFs, as inspect --size.
+func (c *Container) InspectWithSize() *InspectContainer {
+	in := c.Inspect()
+	if rw, virt, err := c.rt.ContainerSize(c); err == nil {
+		in.SizeRw, in.SizeRootFs = &rw, &virt
+	}
+	return in
 }
 
 // Inspect builds the inspect document of the container.

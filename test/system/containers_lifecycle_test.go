@@ -251,6 +251,12 @@ func TestContainersInspect(t *testing.T) {
 		if f := e.inspect("quotes", "{{.State.FinishedAt}}"); f == "0001-01-01T00:00:00Z" {
 			t.Fatal("FinishedAt not set after stop")
 		}
+		if sz := e.inspect("quotes", "{{.SizeRw}} {{.SizeRootFs}}"); sz != "<nil> <nil>" {
+			t.Fatalf("sizes without --size: %q", sz)
+		}
+		if sz := strings.Fields(strings.TrimSpace(e.TugOK("container", "inspect", "-s", "--format", "{{.SizeRw}} {{.SizeRootFs}}", "quotes").Out)); len(sz) != 2 || sz[1] == "0" {
+			t.Fatalf("inspect --size: %q", sz)
+		}
 		// tug inspect finds containers first.
 		if out := strings.TrimSpace(e.TugOK("inspect", "--format", "{{.Name}} {{.State.Status}}", "quotes").Out); out != "/quotes exited" {
 			t.Fatalf("tug inspect of a container: %q", out)

@@ -442,12 +442,16 @@ func (c *Container) Remove(force bool) error {
 	if c.State.Status == StatusRestarting && !force {
 		return &RunningError{ID: c.Name, Restarting: true}
 	}
+	var before []byte
+	was := c.State.Status
 	if c.Running() {
 		if !force {
 			return &RunningError{ID: c.Name}
 		}
+		before, _ = json.Marshal(c.State)
 		pid := c.containerPid()
 		c.signal(syscall.SIGKILL)
+		c.rt.writeEvent(c, "kill", map[string]string{"signal": fmt.Sprint(int(syscall.SIGKILL))})
 		if c.State.MonitorPid == 0 {
 			// No monitor: the runtime kills and reaps what is left.
 			oci.Runtime{Root: c.rt.ociStateRoot(), Rootless: c.rt.Rootless}.Destroy(c.ID)
@@ -464,18 +468,34 @@ func (c *Container) Remove(force bool) error {
 			c.setExited(137, time.Now().UTC(), "")
 		}
 	}
-	return c.removeLocked()
+	return c.removeLocked(before, was)
 }
 
 // removeLocked deletes everything of a stopped container, in an order that
-// a crash can resume: the row says "removing" first and goes last.
-func (c *Container) removeLocked() error {
+// a crash can resume: the row says "removing" first and goes last. With
+// before (the row's state when the caller saw the container exit), that
+// first write also records the exit, and its die event, unless another
+// call recorded it meanwhile.
+func (c *Container) removeLocked(before []byte, was string) error {
 	trace("remove: begin")
 	defer trace("remove: end")
 	r := c.rt
+	exit := *c
 	c.State.Status = StatusRemoving
-	if err := c.saveState(); err != nil {
-		return err
+	saved := false
+	if before != nil {
+		var err error
+		if saved, err = c.saveStateIf(before); err != nil {
+			return err
+		}
+	}
+	if !saved {
+		if err := c.saveState(); err != nil {
+			return err
+		}
+	}
+	if saved {
+		exit.dieEvent(was)
 	}
 	oci.Runtime{Root: r.ociStateRoot(), Rootless: r.Rootless}.Destroy(c.ID)
 	if store, err := r.Store(); err == nil {
@@ -528,21 +548,55 @@ func (c *Container) Cleanup(run int) error {
 	if run != 0 && c.State.Run != run {
 		return nil
 	}
-	c.syncLocked()
+	// One write for the exit and the unmount (or none: --rm removes the
+	// row). It is conditional: a sync without the lock (ps, inspect) may
+	// record the exit meanwhile, and then the die event is its.
+	before, _ := json.Marshal(c.State)
+	was := c.State.Status
+	exited := c.refresh()
 	if c.Running() || c.State.Status == StatusRemoving || c.State.Status == StatusRestarting {
+		if exited {
+			c.saveStateIf(before)
+		}
 		return nil
 	}
 	if c.Spec.AutoRemove {
-		return c.removeLocked()
+		if !exited {
+			before, was = nil, c.State.Status
+		}
+		return c.removeLocked(before, was)
 	}
+	changed := exited
 	if c.State.Mounted {
 		if store, err := c.rt.Store(); err == nil {
 			store.Unmount(c.ID, true)
 		}
 		oci.Runtime{Root: c.rt.ociStateRoot(), Rootless: c.rt.Rootless}.Destroy(c.ID)
 		c.State.Mounted, c.State.Rootfs = false, ""
-		if err := c.saveState(); err != nil {
+		changed = true
+	}
+	if changed {
+		saved, err := c.saveStateIf(before)
+		if err != nil {
 			return err
+		}
+		if !saved {
+			// Recorded by another call meanwhile: keep its record, with the unmount.
+			if err := c.reload(); err != nil {
+				return err
+			}
+			if c.State.Status == was {
+				c.refresh() // it only read back differently
+			} else {
+				was = c.State.Status
+			}
+			c.State.Mounted, c.State.Rootfs = false, ""
+			if err := c.saveState(); err != nil {
+				return err
+			}
+		}
+		if exited {
+			c.dieEvent(was)
 		}
 	}
 	// The exit is in the DB now; the run directory has served.

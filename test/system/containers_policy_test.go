@@ -47,13 +47,14 @@ func count(list []string, s string) int {
 func TestRestartPolicyRestartsTheSameContainer(t *testing.T) {
 	withImages(t, func(t *testing.T, e *Env) {
 		bb := Img("busybox")
-		id := strings.TrimSpace(e.TugOK("run", "-d", "--name", "flaky", "--network", "none", "--restart", "on-failure:2", bb, "sh", "-c", "echo run; exit 3").Out)
+		// Each run adds a line to a file of the container's own layer.
+		id := strings.TrimSpace(e.TugOK("run", "-d", "--name", "flaky", "--network", "none", "--restart", "on-failure:2", bb, "sh", "-c", "echo run >> /runs; cat /runs; exit 3").Out)
 		waitUntil(t, "two restarts, then the end", func() bool { return e.inspect("flaky", "{{.RestartCount}} {{.State.Status}}") == "2 exited" })
 		if got := e.inspect("flaky", "{{.Id}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}"); got != id+" 3 on-failure 2" {
 			t.Fatalf("after the restarts: %q", got)
 		}
-		if logs := e.TugOK("logs", "flaky").Out; logs != "run\nrun\nrun\n" {
-			t.Fatalf("the log of the three runs: %q", logs)
+		if logs := e.TugOK("logs", "flaky").Out; logs != "run\nrun\nrun\nrun\nrun\nrun\n" {
+			t.Fatalf("the log of the three runs (1, 2 and 3 lines of the same file): %q", logs)
 		}
 		evs := e.containerEvents(id)
 		if count(evs, "start") != 3 || count(evs, "die") != 3 {
@@ -564,6 +565,22 @@ $TUG ps -aq
 `)
 		if strings.TrimSpace(r.Out) != "" {
 			t.Fatalf("after interrupted runs: %q %s", r.Out, r.Err)
+		}
+		if m := e.storageMounts(); m != 0 {
+			t.Fatalf("%d storage mounts leaked", m)
+		}
+		// The same for rm -f of a running container.
+		r = e.ShOK(`
+for d in 0 0.005 0.01 0.02 0.03 0.05 0.08 0.12; do
+	id=$($TUG run -d --network none ` + bb + ` sleep 300) || echo "run failed"
+	$TUG rm -f $id >/dev/null 2>&1 & p=$!
+	sleep $d; kill -9 $p; wait $p 2>/dev/null
+done
+$TUG ps -aq | xargs -r $TUG rm -f >/dev/null || echo "rm failed"
+$TUG ps -aq
+`)
+		if strings.TrimSpace(r.Out) != "" {
+			t.Fatalf("after interrupted removals: %q %s", r.Out, r.Err)
 		}
 		if m := e.storageMounts(); m != 0 {
 			t.Fatalf("%d storage mounts leaked", m)

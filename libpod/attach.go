@@ -49,6 +49,16 @@ func (c *Container) Attach(h AttachOptions) (*AttachSession, error) {
 }
 
 func (c *Container) attach(h AttachOptions) (*AttachSession, error) {
+	s, err := c.dialMonitor(h)
+	if err != nil {
+		return nil, err
+	}
+	c.rt.writeEvent(c, "attach", nil)
+	return s, nil
+}
+
+// dialMonitor connects to the container's monitor and says hello.
+func (c *Container) dialMonitor(h AttachOptions) (*AttachSession, error) {
 	if c.State.MonitorPid == 0 {
 		return nil, fmt.Errorf("container %s has lost its monitor: it cannot be attached to", c.Name)
 	}
@@ -67,7 +77,6 @@ func (c *Container) attach(h AttachOptions) (*AttachSession, error) {
 		conn.Close()
 		return nil, err
 	}
-	c.rt.writeEvent(c, "attach", nil)
 	return s, nil
 }
 

@@ -2,6 +2,7 @@ package libpod
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -86,4 +87,41 @@ func (c *Container) healthAtExit() {
 	}
 	c.readHealth()
 	c.State.Health.Status = HealthUnhealthy
+}
+
+// RunHealthCheck runs the container's health check now, through its
+// monitor (which records it as any other), and returns the health status
+// it leaves.
+func (c *Container) RunHealthCheck() (string, error) {
+	if !c.Healthcheck.Active() {
+		return "", fmt.Errorf("container %s has no defined healthcheck", c.Name)
+	}
+	if !c.Running() {
+		return "", fmt.Errorf("container %s is not running", c.Name)
+	}
+	s, err := c.dialMonitor(monitor.Hello{})
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	if err := s.send(monitor.FrameHealthRun, nil); err != nil {
+		return "", err
+	}
+	for {
+		typ, payload, err := monitor.ReadFrame(s.conn)
+		if err != nil {
+			return "", fmt.Errorf("container %s: the monitor did not answer: %w", c.Name, err)
+		}
+		if typ != monitor.FrameHealthResult {
+			continue
+		}
+		var res monitor.HealthRunResult
+		if err := json.Unmarshal(payload, &res); err != nil {
+			return "", err
+		}
+		if res.Error != "" {
+			return "", fmt.Errorf("container %s: %s", c.Name, res.Error)
+		}
+		return res.Status, nil
+	}
 }

@@ -33,6 +33,7 @@ type healthChecker struct {
 	sink  *EventSink
 	stop  chan struct{}
 	done  chan struct{}
+	mu    sync.Mutex // one probe at a time (the schedule's, or one asked for)
 }
 
 // startHealth starts the health check of the container whose process spec
@@ -54,10 +55,15 @@ func (m *monitor) startHealth(proc *rspec.Process) *healthChecker {
 	return h
 }
 
-// end stops the checks (killing a probe that runs) and waits for the loop.
+// end stops the checks (killing a probe that runs), waits for the loop,
+// and leaves the container unhealthy, as Docker does one that stopped.
 func (h *healthChecker) end() {
 	close(h.stop)
 	<-h.done
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.state.Status = HealthUnhealthy
+	h.save()
 }
 
 func (h *healthChecker) loop() {
@@ -70,15 +76,36 @@ func (h *healthChecker) loop() {
 			return
 		case <-timer.C:
 		}
+		h.mu.Lock()
 		res, stopped := h.probe()
+		if !stopped {
+			h.record(res)
+		}
+		h.mu.Unlock()
 		if stopped {
 			return
 		}
-		h.record(res)
 		// The probe's exec touched code and heap the idle monitor does not need.
 		trimMemory()
 		timer.Reset(h.next())
 	}
+}
+
+// runNow runs a probe at once (tug healthcheck run), recorded as any other.
+func (h *healthChecker) runNow() (string, HealthResult) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.stop:
+		return HealthUnhealthy, HealthResult{ExitCode: -1, Output: "the container is not running"}
+	default:
+	}
+	res, stopped := h.probe()
+	if stopped {
+		return HealthUnhealthy, res
+	}
+	h.record(res)
+	return h.state.Status, res
 }
 
 // next is the wait before the next probe: the start interval while the

@@ -86,6 +86,7 @@ type monitor struct {
 	cleaned     bool
 	stdinClosed bool
 	process     *rspec.Process // the container's, from its spec
+	health      *healthChecker
 	wg          sync.WaitGroup // client readers
 }
 
@@ -138,6 +139,9 @@ func run(runDir string) error {
 	if m.cfg.Health != nil {
 		m.cfg.Health.StartedAt = startedAt
 		health = m.startHealth(m.process)
+		m.mu.Lock()
+		m.health = health
+		m.mu.Unlock()
 	}
 	// Trimming costs a GC: not for a container that is done at once.
 	trim := time.AfterFunc(300*time.Millisecond, trimMemory)
@@ -147,9 +151,6 @@ func run(runDir string) error {
 	trace("exited")
 	if health != nil {
 		health.end()
-		// As Docker: a container that does not run is not healthy.
-		health.state.Status = HealthUnhealthy
-		health.save()
 	}
 	finished := time.Now().UTC()
 	waitTimeout(outputs, 5*time.Second)
@@ -423,6 +424,20 @@ func (m *monitor) serve(c *client) {
 			m.cleaned = true
 			m.mu.Unlock()
 			return
+		case FrameHealthRun:
+			m.mu.Lock()
+			h := m.health
+			m.mu.Unlock()
+			go func() {
+				var out HealthRunResult
+				if h == nil {
+					out.Error = "container has no defined healthcheck"
+				} else {
+					out.Status, out.Result = h.runNow()
+				}
+				b, _ := json.Marshal(out)
+				c.send(FrameHealthResult, b)
+			}()
 		}
 	}
 }

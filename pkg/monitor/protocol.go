@@ -28,7 +28,19 @@ const (
 	FrameStdout  byte = '1' // monitor -> client
 	FrameStderr  byte = '2' // monitor -> client
 	FrameExit    byte = 'x' // monitor -> client: JSON Exit; the last frame
+	// FrameHealthRun asks for a health check now; FrameHealthResult is
+	// the JSON HealthRunResult of it.
+	FrameHealthRun    byte = 'k' // client -> monitor
+	FrameHealthResult byte = 'K' // monitor -> client
 )
+
+// HealthRunResult is the answer to FrameHealthRun: the probe and the
+// status it leaves, or why there was none.
+type HealthRunResult struct {
+	Status string       `json:"status,omitempty"`
+	Result HealthResult `json:"result"`
+	Error  string       `json:"error,omitempty"`
+}
 
 // Hello says which streams a client wants.
 type Hello struct {

@@ -319,14 +319,21 @@ func TestHealthCheckFromTheImage(t *testing.T) {
 		if h.Status != "healthy" || h.FailingStreak != 0 || len(h.Log) > 5 || last.ExitCode != 0 || last.Output != "ok\n" || last.Start == "" || last.End < last.Start {
 			t.Fatalf("State.Health %+v", h)
 		}
+		if r := e.Tug("healthcheck", "run", "hc"); r.Code != 0 || r.Out != "" {
+			t.Fatalf("healthcheck run of a healthy container: %d %q %s", r.Code, r.Out, r.Err)
+		}
 		e.removeInContainer("hc", "/tmp/healthy")
 		waitUntil(t, "unhealthy again", func() bool { return e.TugOK("ps", "-q", "--filter", "health=unhealthy").Out != "" })
+		if r := e.TugFail(1, "healthcheck", "run", "hc"); r.Out != "unhealthy\n" {
+			t.Fatalf("healthcheck run of an unhealthy container: %q", r.Out)
+		}
 		evs := e.containerEvents(id)
 		if count(evs, "health_status: healthy") != 1 || count(evs, "health_status: unhealthy") != 2 {
 			t.Fatalf("events %v", evs)
 		}
 		// A stopped container is unhealthy, with its last probes kept.
 		e.TugOK("stop", "-t", "0", "hc")
+		mustContain(t, e.TugFail(125, "healthcheck", "run", "hc").Err, "is not running")
 		if got := e.inspect("hc", "{{.State.Health.Status}} {{len .State.Health.Log}}"); got != "unhealthy 5" {
 			t.Fatalf("after stop: %q", got)
 		}
@@ -338,6 +345,7 @@ func TestHealthCheckFromTheImage(t *testing.T) {
 		if out := e.TugOK("ps", "--filter", "health=none", "--format", "{{.Names}} {{.Status}}").Out; !strings.HasPrefix(out, "nohc Up ") || strings.Contains(out, "(") {
 			t.Fatalf("health=none: %q", out)
 		}
+		mustContain(t, e.TugFail(125, "healthcheck", "run", "nohc").Err, "no defined healthcheck")
 	})
 }
 

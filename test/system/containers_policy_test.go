@@ -599,3 +599,27 @@ $TUG ps -aq
 		}
 	})
 }
+
+// A signal sent as soon as run -d returns reaches the command, not the
+// runtime's init still setting it up: sleep as PID 1 ignores SIGTERM and
+// runs on; under tug's init it gets it and dies of it.
+func TestSignalRightAfterRunReachesTheCommand(t *testing.T) {
+	withImages(t, func(t *testing.T, e *Env) {
+		e.ShOK(`
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	$TUG run -d --name plain$i --network none ` + Img("busybox") + ` sleep 300 >/dev/null && $TUG kill -s TERM plain$i >/dev/null
+	$TUG run -d --name init$i --init --network none ` + Img("busybox") + ` sleep 300 >/dev/null && $TUG kill -s TERM init$i >/dev/null
+done
+`)
+		for i := 1; i <= 10; i++ {
+			n := strconv.Itoa(i)
+			waitUntil(t, "the --init one to exit", func() bool { return e.inspect("init"+n, "{{.State.Status}}") == "exited" })
+			if got := e.inspect("init"+n, "{{.State.ExitCode}}"); got != "143" {
+				t.Errorf("init%d: exit %s, want 143 (SIGTERM)", i, got)
+			}
+			if got := e.inspect("plain"+n, "{{.State.Status}}"); got != "running" {
+				t.Errorf("plain%d: %s %s, want running", i, got, e.inspect("plain"+n, "{{.State.ExitCode}}"))
+			}
+		}
+	})
+}

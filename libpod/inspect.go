@@ -99,8 +99,8 @@ type InspectHostConfig struct {
 	MemorySwap        int64
 	PidsLimit         *int64
 	Ulimits           []parse.Ulimit
-	MaskedPaths     []string
-	ReadonlyPaths   []string
+	MaskedPaths       []string
+	ReadonlyPaths     []string
 }
 
 // InspectLogConfig is the log driver and its options.

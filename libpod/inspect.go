@@ -88,7 +88,14 @@ type InspectHostConfig struct {
 	UsernsMode      string
 	ShmSize         int64
 	Runtime         string
-	// Resources, as Docker's (0 or null: no limit).
+	Ulimits         []parse.Ulimit
+	MaskedPaths     []string
+	ReadonlyPaths   []string
+	InspectResources
+}
+
+// InspectResources are HostConfig's limits, as Docker's (0 or null: none).
+type InspectResources struct {
 	CpuShares         int64
 	Memory            int64
 	NanoCpus          int64
@@ -98,9 +105,6 @@ type InspectHostConfig struct {
 	MemoryReservation int64
 	MemorySwap        int64
 	PidsLimit         *int64
-	Ulimits           []parse.Ulimit
-	MaskedPaths       []string
-	ReadonlyPaths     []string
 }
 
 // InspectLogConfig is the log driver and its options.

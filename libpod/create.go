@@ -39,9 +39,12 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec *specgen.Spec, img *
 		return nil, err
 	}
 	if other := spec.NetworkContainer(); other != "" {
-		if _, err := r.lookupContainer(other); err != nil {
+		oc, err := r.lookupContainer(other)
+		if err != nil {
 			return nil, &specgen.ValidationError{Err: fmt.Errorf("joining the network of container %s: %w", other, err)}
 		}
+		// By ID, as Docker records it: a rename of the other must not break it.
+		spec.Network = "container:" + oc.ID
 	}
 	c := &Container{rt: r}
 	c.ID = newID()

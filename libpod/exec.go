@@ -35,14 +35,14 @@ type ExecOptions struct {
 
 // notRunningError is Docker's refusal of a container that does not run.
 func notRunningError(c *Container) error {
-	return &ContainerStateError{fmt.Sprintf("container %s is not running", c.ID)}
+	return &RefusedError{fmt.Sprintf("container %s is not running", c.ID)}
 }
 
-// ContainerStateError is a command refused because of the container's
-// state (not running, paused): Docker's daemon errors, exit 1.
-type ContainerStateError struct{ Msg string }
+// RefusedError is a request refused for what the container is or holds
+// (not running, paused, no such file): Docker's daemon errors, exit 1.
+type RefusedError struct{ Msg string }
 
-func (e *ContainerStateError) Error() string { return e.Msg }
+func (e *RefusedError) Error() string { return e.Msg }
 
 // ExecSession is a started exec: its ID and, unless detached, the
 // connection to its monitor (the process's streams and exit code).
@@ -87,7 +87,7 @@ func (c *Container) Exec(o ExecOptions) (*ExecSession, error) {
 	c.sync()
 	switch {
 	case c.State.Status == StatusPaused:
-		return nil, &ContainerStateError{fmt.Sprintf("Container %s is paused, unpause the container before exec", c.ID)}
+		return nil, &RefusedError{fmt.Sprintf("Container %s is paused, unpause the container before exec", c.ID)}
 	case !c.Running() || c.State.Pid == 0:
 		return nil, notRunningError(c)
 	}
@@ -243,9 +243,9 @@ func startExecMonitor(cfg monitor.ExecConfig) (*AttachSession, int, error) {
 	if err == nil && ready.Error != "" {
 		switch ready.Error {
 		case oci.ErrNotRunning.Error():
-			err = &ContainerStateError{"container " + cfg.ContainerID + " is not running"}
+			err = &RefusedError{"container " + cfg.ContainerID + " is not running"}
 		case oci.ErrPaused.Error():
-			err = &ContainerStateError{"Container " + cfg.ContainerID + " is paused, unpause the container before exec"}
+			err = &RefusedError{"Container " + cfg.ContainerID + " is paused, unpause the container before exec"}
 		default:
 			err = &StartError{Code: ready.ExitCode, Err: errors.New(ready.Error)}
 		}

@@ -91,7 +91,7 @@ func newExecCommand() *cobra.Command {
 // the container's state, 126/127 for a command that cannot run, 125 else.
 func execFailed(cmd *cobra.Command, err error) error {
 	var se *libpod.StartError
-	var state *libpod.ContainerStateError
+	var state *libpod.RefusedError
 	switch {
 	case errors.As(err, &state):
 		return &exitCodeError{code: 1, msg: state.Msg}

@@ -27,7 +27,7 @@ func newTopCommand() *cobra.Command {
 			}
 			top, err := ctr.Top(args[1:])
 			if err != nil {
-				var state *libpod.ContainerStateError
+				var state *libpod.RefusedError
 				if errors.As(err, &state) {
 					return &exitCodeError{code: 1, msg: state.Msg}
 				}

@@ -23,7 +23,7 @@ func newCpCommand() *cobra.Command {
 			"  cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n  cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH\n" +
 			"Use '-' as the source to read a tar archive from stdin and extract it to a directory\n" +
 			"in the container, or as the destination to write a tar archive of the source to stdout.",
-		Args:  exactArgs(2, "a source and a destination, one of them CONTAINER:PATH"),
+		Args: exactArgs(2, "a source and a destination, one of them CONTAINER:PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			srcCtr, srcPath := parse.CopyArg(args[0])
 			dstCtr, dstPath := parse.CopyArg(args[1])

@@ -95,13 +95,13 @@ func cpuNumber(s string) (int, error) {
 
 // CopyArg splits an argument of cp as Docker does: CONTAINER:PATH names a
 // path in a container; an absolute path, a path starting with "." (./a:b)
-// or one without a colon is local. container is "" for a local path.
+// or one without a colon (or with nothing before it) is local. container is "" for a local path.
 func CopyArg(arg string) (container, path string) {
 	if strings.HasPrefix(arg, "/") {
 		return "", arg
 	}
 	ctr, p, ok := strings.Cut(arg, ":")
-	if !ok || strings.HasPrefix(ctr, ".") {
+	if !ok || ctr == "" || strings.HasPrefix(ctr, ".") {
 		return "", arg
 	}
 	return ctr, p

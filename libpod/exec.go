@@ -81,6 +81,7 @@ func (c *Container) Exec(o ExecOptions) (*ExecSession, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	trace("exec: begin")
 	if err := c.reload(); err != nil {
 		return nil, err
 	}
@@ -100,12 +101,14 @@ func (c *Container) Exec(o ExecOptions) (*ExecSession, error) {
 		ContainerID: c.ID, StateRoot: c.rt.ociStateRoot(), Rootless: c.rt.Rootless,
 		Process: *oci.ExecProcess(proc), Stdin: o.Interactive, Client: !o.Detach,
 	}
+	trace("exec: process resolved")
 	attrs := map[string]string{"execID": id}
 	c.rt.writeEvent(c, "exec_create: "+strings.Join(o.Cmd, " "), attrs)
 	sess, pid, err := startExecMonitor(cfg)
 	if err != nil {
 		return nil, err
 	}
+	trace("exec: started")
 	c.rt.writeEvent(c, "exec_start: "+strings.Join(o.Cmd, " "), attrs)
 	return &ExecSession{ID: id, Pid: pid, AttachSession: sess}, nil
 }

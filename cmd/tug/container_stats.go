@@ -35,8 +35,13 @@ var statsHeaders = map[string]string{
 
 const statsTable = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}"
 
-// statsInterval is how often stats samples (and a stream redraws), as Docker.
-const statsInterval = time.Second
+// statsInterval is how often a stream samples and redraws, as Docker's.
+// --no-stream measures CPU over a shorter window: one table in half a
+// second rather than Docker's one or two.
+const (
+	statsInterval   = time.Second
+	noStreamSamples = 500 * time.Millisecond
+)
 
 func newStatsCommand() *cobra.Command {
 	var all, noStream, noTrunc bool
@@ -109,12 +114,12 @@ func newStatsCommand() *cobra.Command {
 			// Only a template that shows no CPU % spares the second sample.
 			needCPU := !strings.Contains(tmpl, "{{") || strings.Contains(tmpl, "CPUPerc") || strings.Contains(tmpl, "json")
 			if noStream {
-				// CPU % is a rate: it takes two samples, one interval apart.
+				// CPU % is a rate: it takes two samples.
 				if needCPU {
 					if _, err := sample(); err != nil {
 						return err
 					}
-					time.Sleep(statsInterval)
+					time.Sleep(noStreamSamples)
 				}
 				rows, err := sample()
 				if err != nil {

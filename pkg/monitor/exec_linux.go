@@ -51,6 +51,7 @@ func ExecCommand() *exec.Cmd {
 }
 
 func execMain() {
+	trace("exec monitor: main")
 	debug.SetGCPercent(20)
 	if err := runExec(); err != nil {
 		fmt.Fprintln(os.Stderr, "tug-exec:", err)
@@ -98,6 +99,7 @@ func runExec() error {
 		ready(Ready{Error: err.Error(), ExitCode: code})
 		return nil
 	}
+	trace("exec monitor: running")
 	ready(Ready{Pid: proc.Pid, StartedAt: time.Now().UTC()})
 	if m.client != nil {
 		go m.serveClient()
@@ -149,6 +151,7 @@ func (m *execMonitor) start() (*oci.Process, *sync.WaitGroup, error) {
 		}
 	}
 	rt := oci.Runtime{Root: m.cfg.StateRoot, Rootless: m.cfg.Rootless}
+	trace("exec monitor: configured")
 	proc, err := rt.Exec(m.cfg.ContainerID, &m.cfg.Process, stdio)
 	for _, f := range closeAfter {
 		f.Close()

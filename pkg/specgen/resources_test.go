@@ -12,10 +12,10 @@ func TestResourcesValidateLikeDocker(t *testing.T) {
 		"can not be less than memory reservation":                 {Memory: 64 << 20, MemoryReservation: 128 << 20},
 		"always set the Memory limit when using Memoryswap limit": {MemorySwap: 64 << 20},
 		"Minimum memoryswap limit should be larger":               {Memory: 64 << 20, MemorySwap: 32 << 20},
-		"Range of CPUs":                                           {NanoCPUs: 1 << 62},
-		"Requested CPUs are not available":                        {CpusetCpus: "4095"},
-		"invalid cpuset":                                          {CpusetCpus: "1-"},
-		"kernel's maximum":                                        {CPUShares: 1 << 20},
+		"Range of CPUs":                    {NanoCPUs: 1 << 62},
+		"Requested CPUs are not available": {CpusetCpus: "4095"},
+		"invalid cpuset":                   {CpusetCpus: "1-"},
+		"kernel's maximum":                 {CPUShares: 1 << 20},
 	}
 	for want, r := range bad {
 		err := r.validate()

@@ -34,7 +34,7 @@ func (f *resourceFlags) resources() (specgen.Resources, error) {
 			return
 		}
 		if *dst, err = parse.MemoryBytes(v); err != nil {
-			err = fmt.Errorf("invalid argument %q for \"%s\" flag: %v", v, flag, err)
+			err = fmt.Errorf("invalid argument %q for \"%s\" flag: use a number with an optional unit b, k, m or g, e.g. 512m", v, flag)
 		}
 	}
 	size("-m, --memory", f.memory, &r.Memory)

@@ -104,7 +104,10 @@ func runExec() error {
 	if m.client != nil {
 		go m.serveClient()
 	}
+	// A long exec (-d, a shell) idles here: as small as the container's monitor.
+	trim := time.AfterFunc(300*time.Millisecond, trimMemory)
 	code := proc.Wait()
+	trim.Stop()
 	waitTimeout(outputs, 5*time.Second)
 	if c := m.client; c != nil {
 		b, _ := json.Marshal(Exit{Code: code, FinishedAt: time.Now().UTC()})

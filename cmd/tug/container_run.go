@@ -35,6 +35,7 @@ type createFlags struct {
 	init                                                  bool
 	health                                                specgen.HealthFlags
 	reg                                                   registryFlags
+	resources                                             resourceFlags
 }
 
 func addCreateFlags(fs *pflag.FlagSet, f *createFlags) {
@@ -76,6 +77,7 @@ func addCreateFlags(fs *pflag.FlagSet, f *createFlags) {
 	fs.StringArrayVar(&f.capDrop, "cap-drop", nil, "drop Linux capabilities")
 	fs.StringArrayVar(&f.securityOpt, "security-opt", nil, "security options (seccomp=unconfined|PROFILE.json, no-new-privileges, label=disable)")
 	fs.StringArrayVar(&f.ulimits, "ulimit", nil, "ulimit options (NAME=SOFT[:HARD])")
+	addResourceFlags(fs, &f.resources)
 	fs.StringVar(&f.restart, "restart", "no", "restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)")
 	fs.BoolVar(&f.init, "init", false, "run an init inside the container that forwards signals and reaps processes")
 	fs.StringVar(&f.health.Cmd, "health-cmd", "", "command to run to check health")
@@ -173,6 +175,9 @@ func (f *createFlags) spec(fs *pflag.FlagSet, args []string) (*specgen.Spec, err
 			return nil, err
 		}
 		s.Ulimits = append(s.Ulimits, ul)
+	}
+	if s.Resources, err = f.resources.resources(); err != nil {
+		return nil, err
 	}
 	switch f.pull {
 	case "always", "missing", "never":

@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/tug-project/tug/pkg/oci"
 )
@@ -77,12 +79,12 @@ func (h *healthChecker) loop() {
 		case <-timer.C:
 		}
 		h.mu.Lock()
-		res, stopped := h.probe()
-		if !stopped {
+		res, outcome := h.probe()
+		if outcome == probeRan {
 			h.record(res)
 		}
 		h.mu.Unlock()
-		if stopped {
+		if outcome == probeStopped {
 			return
 		}
 		// The probe's exec touched code and heap the idle monitor does not need.
@@ -100,9 +102,12 @@ func (h *healthChecker) runNow() (string, HealthResult) {
 		return HealthUnhealthy, HealthResult{ExitCode: -1, Output: "the container is not running"}
 	default:
 	}
-	res, stopped := h.probe()
-	if stopped {
+	res, outcome := h.probe()
+	switch outcome {
+	case probeStopped:
 		return HealthUnhealthy, res
+	case probeSkipped:
+		return h.state.Status, res
 	}
 	h.record(res)
 	return h.state.Status, res
@@ -125,20 +130,31 @@ func (h *healthChecker) next() time.Duration {
 	return h.hc.Interval
 }
 
-// probe runs the command once, within the timeout; it reports stopped when
-// the monitor ends the checks meanwhile.
-func (h *healthChecker) probe() (HealthResult, bool) {
+// What became of a probe.
+const (
+	probeRan     = iota
+	probeSkipped // the container is paused
+	probeStopped // the monitor ended the checks meanwhile
+)
+
+// probe runs the command once, within the timeout.
+func (h *healthChecker) probe() (HealthResult, int) {
 	res := HealthResult{Start: time.Now()}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return h.failed(res, err), false
+		return h.failed(res, err), probeRan
 	}
 	proc := h.proc
-	p, err := h.rt.ExecProcess(h.id, &proc, oci.Stdio{Stdout: w, Stderr: w})
+	p, err := h.rt.Exec(h.id, &proc, oci.Stdio{Stdout: w, Stderr: w})
 	w.Close()
+	if errors.Is(err, oci.ErrPaused) {
+		// As Docker: a paused container is not probed.
+		r.Close()
+		return res, probeSkipped
+	}
 	if err != nil {
 		r.Close()
-		return h.failed(res, err), false
+		return h.failed(res, err), probeRan
 	}
 	out := &limitedBuffer{}
 	copied := make(chan struct{})
@@ -150,15 +166,15 @@ func (h *healthChecker) probe() (HealthResult, bool) {
 	select {
 	case res.ExitCode = <-exited:
 	case <-timeout.C:
-		p.Signal(syscall.SIGKILL)
+		unix.Kill(p.Pid, syscall.SIGKILL)
 		<-exited
 		res.ExitCode = -1
 		res.Output = fmt.Sprintf("Health check exceeded timeout (%v)", h.hc.Timeout)
 	case <-h.stop:
-		p.Signal(syscall.SIGKILL)
+		unix.Kill(p.Pid, syscall.SIGKILL)
 		<-exited
 		r.Close()
-		return res, true
+		return res, probeStopped
 	}
 	// What the probe wrote; a child it left behind may hold the pipe open.
 	select {
@@ -174,7 +190,7 @@ func (h *healthChecker) probe() (HealthResult, bool) {
 		res.Output = out.String()
 	}
 	res.End = time.Now()
-	return res, false
+	return res, probeRan
 }
 
 func (h *healthChecker) failed(res HealthResult, err error) HealthResult {

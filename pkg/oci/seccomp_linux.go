@@ -339,6 +339,10 @@ func earlySeccomp(spec *rspec.Spec, cacheDir string) []byte {
 // container's state directory, found through the exec fifo libcontainer
 // passes. A filter that is there but cannot be loaded ends the init: the
 // container must not run with the late filter alone.
+//
+// An exec's init (libcontainer's setns init) has no exec fifo: Runtime.Exec
+// passes the early program as a memfd on fd 3, which is loaded here and then
+// closed on exec, so that the command never sees it.
 func LoadEarlySeccomp() {
 	if os.Getenv("_LIBCONTAINER_INITTYPE") == "setns" {
 		loadExecSeccomp()
@@ -379,16 +383,28 @@ func loadBPF(prog []byte) error {
 	return nil
 }
 
-// loadExecSeccomp is LoadEarlySeccomp for an exec's init: ExecProcess
-// passes the program as fd 3, a memfd named execSeccompName, which is
-// closed once loaded (the exec'd command never sees it).
 func loadExecSeccomp() {
-	if target, err := os.Readlink("/proc/self/fd/3"); err != nil || target != "/memfd:"+execSeccompName+" (deleted)" {
+	const fd = 3
+	if name, err := os.Readlink("/proc/self/fd/3"); err != nil || name != "/memfd:"+execSeccompName+" (deleted)" {
 		return
 	}
-	f := os.NewFile(3, execSeccompName)
-	prog, err := io.ReadAll(f)
-	f.Close()
+	// Read through the raw fd: an *os.File would close it when collected,
+	// and it must stay open (libcontainer counts it as passed) until execve
+	// closes it.
+	var st unix.Stat_t
+	err := unix.Fstat(fd, &st)
+	prog := make([]byte, st.Size)
+	for off := 0; err == nil && off < len(prog); {
+		var n int
+		n, err = unix.Pread(fd, prog[off:], int64(off))
+		if n == 0 && err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		off += n
+	}
+	if err == nil {
+		_, err = unix.FcntlInt(fd, unix.F_SETFD, unix.FD_CLOEXEC)
+	}
 	if err == nil {
 		err = loadBPF(prog)
 	}

@@ -53,6 +53,7 @@ type SpecOptions struct {
 
 	Rootless    bool   // inside the user namespace: no cgroups, sysfs and devices bound
 	CgroupsPath string // "" for none
+	Limits      Limits // applied through CgroupsPath (resources_linux.go)
 
 	Init bool // tug's init as PID 1 (--init)
 }
@@ -147,6 +148,7 @@ func Spec(o SpecOptions) (*rspec.Spec, error) {
 	}
 	if !o.Rootless && o.CgroupsPath != "" {
 		g.SetLinuxCgroupsPath(o.CgroupsPath)
+		o.Limits.apply(g.Config.Linux.Resources)
 	}
 
 	spec := g.Config

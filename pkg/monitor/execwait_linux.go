@@ -11,11 +11,12 @@ import (
 // the container's command.
 const initComm = "runc:[2:INIT]\n"
 
-// waitExecuted waits, up to a second, until the container's command runs.
-// Once told to (Exec), libcontainer's init still closes its files before it
-// executes the command; a signal in between (tug stop or kill right after
-// run -d) would end the init (a Go program, exit 2) instead of reaching the
-// command. With tug's init, the command is the init's only child.
+// waitExecuted waits, up to a second, until the container's command (or an
+// exec's) runs. Once told to, libcontainer's init still closes its files
+// before it executes the command; a signal in between (tug stop or kill
+// right after run -d) would end the init (a Go program, exit 2) instead of
+// reaching the command, and tug top would show the init. With tug's init,
+// the command is the init's only child.
 func waitExecuted(pid int, withInit bool) {
 	deadline := time.Now().Add(time.Second)
 	for d := 20 * time.Microsecond; time.Now().Before(deadline); d = min(2*d, 5*time.Millisecond) {

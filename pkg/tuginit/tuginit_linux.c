@@ -159,16 +159,19 @@ static void become_init(int argc, char **argv)
       return;
     }
   // PID 1 holds nothing of the setup: libcontainer's parent waits for its
-  // pipes to close, and the container's output is the command's.
-  if (syscall(SYS_close_range, 0, ~0U, 0) < 0)
-    for (int fd = 0; fd < 1024; fd++)
-      close(fd);
-  null = open("/dev/null", O_RDWR);
-  if (null == 0)
+  // pipes to close, and the container's output is the command's. Its
+  // standard streams become /dev/null in place, never missing: the parent
+  // reads them (/proc/PID/fd/0-2) while the init starts.
+  null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0)
     {
-      dup2(0, 1);
-      dup2(0, 2);
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
     }
+  if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+    for (int fd = 3; fd < 1024; fd++)
+      close(fd);
   if (chdir("/") < 0)
     {
       // Nothing to do about it: the root moves with the container's anyway.

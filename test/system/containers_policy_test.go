@@ -605,7 +605,7 @@ $TUG ps -aq
 // runs on; under tug's init it gets it and dies of it.
 func TestSignalRightAfterRunReachesTheCommand(t *testing.T) {
 	withImages(t, func(t *testing.T, e *Env) {
-		e.ShOK(`
+		r := e.ShOK(`
 for i in 1 2 3 4 5 6 7 8 9 10; do
 	$TUG run -d --name plain$i --network none ` + Img("busybox") + ` sleep 300 >/dev/null && $TUG kill -s TERM plain$i >/dev/null
 	$TUG run -d --name init$i --init --network none ` + Img("busybox") + ` sleep 300 >/dev/null && $TUG kill -s TERM init$i >/dev/null
@@ -613,7 +613,12 @@ done
 `)
 		for i := 1; i <= 10; i++ {
 			n := strconv.Itoa(i)
-			waitUntil(t, "the --init one to exit", func() bool { return e.inspect("init"+n, "{{.State.Status}}") == "exited" })
+			for try := 0; e.inspect("init"+n, "{{.State.Status}}") != "exited"; try++ {
+				if try == 200 {
+					t.Fatalf("init%d: still %s after SIGTERM\n%s", i, e.inspect("init"+n, "{{.State.Status}} {{.State.Pid}} {{.State.Error}}"), r.Err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 			if got := e.inspect("init"+n, "{{.State.ExitCode}}"); got != "143" {
 				t.Errorf("init%d: exit %s, want 143 (SIGTERM)", i, got)
 			}

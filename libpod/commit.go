@@ -175,10 +175,17 @@ func (r *Runtime) layerFromContainer(id, parentTop string, extra map[string]bool
 	return diffID, nil
 }
 
-// copyLayerTar copies a layer tar from src to dst without the mount targets.
+// copyLayerTar copies a layer tar from src to dst without the mount
+// targets: their empty files, and their directories unless something kept
+// is in them (a directory comes before its content, so it waits for it).
 func copyLayerTar(dst io.Writer, src io.Reader, extra map[string]bool) error {
 	tr := tar.NewReader(src)
 	tw := tar.NewWriter(dst)
+	type held struct {
+		path string
+		hdr  *tar.Header
+	}
+	var pending []held
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -188,9 +195,27 @@ func copyLayerTar(dst io.Writer, src io.Reader, extra map[string]bool) error {
 			return err
 		}
 		p := path.Clean("/" + hdr.Name)
-		if (mountTargets[p] || extra[p]) && (hdr.Typeflag == tar.TypeDir || hdr.Typeflag == tar.TypeReg && hdr.Size == 0) {
+		// Held directories that p is not in are dropped; those it is in are written.
+		keep := 0
+		for keep < len(pending) && strings.HasPrefix(p, pending[keep].path+"/") {
+			keep++
+		}
+		target := mountTargets[p] || extra[p]
+		if target && hdr.Typeflag == tar.TypeReg && hdr.Size == 0 {
+			pending = pending[:keep]
 			continue
 		}
+		pending = pending[:keep]
+		if target && hdr.Typeflag == tar.TypeDir {
+			pending = append(pending, held{p, hdr})
+			continue
+		}
+		for _, h := range pending {
+			if err := tw.WriteHeader(h.hdr); err != nil {
+				return err
+			}
+		}
+		pending = pending[:0]
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}

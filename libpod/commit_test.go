@@ -45,10 +45,15 @@ func TestCopyLayerTarLeavesOutEmptyMountTargets(t *testing.T) {
 	add("etc/hosts", tar.TypeReg, "")
 	add("etc/motd", tar.TypeReg, "hi")
 	add("proc/", tar.TypeDir, "")
+	add("run/", tar.TypeDir, "")
 	add("run/x", tar.TypeReg, "")
+	add("srv/", tar.TypeDir, "")
+	add("srv/a/", tar.TypeDir, "")
+	add("srv/a/f", tar.TypeReg, "data")
+	add("srv/b/", tar.TypeDir, "")
 	tw.Close()
 	var dst bytes.Buffer
-	if err := copyLayerTar(&dst, &src, map[string]bool{"/run/x": true}); err != nil {
+	if err := copyLayerTar(&dst, &src, map[string]bool{"/run": true, "/run/x": true, "/srv": true, "/srv/a": true, "/srv/b": true}); err != nil {
 		t.Fatal(err)
 	}
 	tr := tar.NewReader(&dst)
@@ -60,7 +65,7 @@ func TestCopyLayerTarLeavesOutEmptyMountTargets(t *testing.T) {
 		}
 		names = append(names, h.Name)
 	}
-	if want := []string{"etc/", "etc/motd"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"etc/", "etc/motd", "srv/", "srv/a/", "srv/a/f"}; !reflect.DeepEqual(names, want) {
 		t.Fatalf("got %v, want %v", names, want)
 	}
 }

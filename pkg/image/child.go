@@ -2,11 +2,13 @@ package image
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	goruntime "runtime"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"go.podman.io/storage"
 )
 
 // ChildOptions describe an image made on top of another one (or of nothing):
@@ -22,12 +24,15 @@ type ChildOptions struct {
 	// (a metadata-only step: its history entry says empty_layer).
 	Layer *v1.Hash
 	// History is the new history entry; its Created is set when zero.
-	History   v1.History
-	Author    string
-	Comment   string
-	Container string // the ID of the container committed from, "" for none
-	Created   time.Time
-	Names     []string // full references to give it
+	History v1.History
+	// EmptyHistory are entries before History, all without a layer (the
+	// steps a squash folded into its one layer).
+	EmptyHistory []v1.History
+	Author       string
+	Comment      string
+	Container    string // the ID of the container committed from, "" for none
+	Created      time.Time
+	Names        []string // full references to give it
 	// CacheKey marks a build step's result, so that a later build finds it
 	// (see FindCached).
 	CacheKey string
@@ -83,6 +88,10 @@ func (r *Runtime) CreateChild(parent *Image, opts ChildOptions) (*Image, error) 
 			cfg.History = append(cfg.History, pc.History...)
 			cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, pc.RootFS.DiffIDs...)
 		}
+	}
+	for _, e := range opts.EmptyHistory {
+		e.EmptyLayer = true
+		cfg.History = append(cfg.History, e)
 	}
 	h := opts.History
 	if h.Created.IsZero() {
@@ -181,4 +190,40 @@ func (r *Runtime) BuildCache() ([]CacheEntry, error) {
 		out = append(out, CacheEntry{Image: img, Children: kids[si.ID]})
 	}
 	return out, nil
+}
+
+// RemoveCacheImage deletes a build cache image that no container uses (ok
+// false when one does) and the layers only it had, and returns their size.
+// Images made on it lose it as parent and their own cache key: a step on a
+// different parent is not the same step.
+func (r *Runtime) RemoveCacheImage(id string) (freed int64, ok bool, err error) {
+	if uses, err := r.uses(id); err != nil || len(uses) > 0 {
+		return 0, false, err
+	}
+	sizes := map[string]int64{}
+	if layers, err := r.store.Layers(); err == nil {
+		for _, l := range layers {
+			sizes[l.ID] = max(l.UncompressedSize, 0)
+		}
+	}
+	kids, err := r.children(id)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, k := range kids {
+		if err := r.updateMetadata(k, func(m *metadata) { m.Parent, m.CacheKey = "", "" }); err != nil {
+			return 0, false, err
+		}
+	}
+	layers, err := r.deleteStoredImage(id)
+	if err != nil {
+		if errors.Is(err, storage.ErrImageUsedByContainer) || errors.Is(err, storage.ErrImageUnknown) {
+			return 0, false, nil
+		}
+		return 0, false, err
+	}
+	for _, l := range layers {
+		freed += sizes[l]
+	}
+	return freed, true, nil
 }

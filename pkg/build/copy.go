@@ -126,6 +126,12 @@ func (op *copyOp) copyEntry(rootfs, target string, e Entry) error {
 	if err != nil {
 		return err
 	}
+	if _, err := os.Lstat(parent); os.IsNotExist(err) {
+		// Its directory was excluded by .dockerignore, not the entry.
+		if err := op.mkdirAll(rootfs, path.Dir(target), false); err != nil {
+			return err
+		}
+	}
 	host := filepath.Join(parent, path.Base(target))
 	mode := e.Info.Mode()
 	perm := mode.Perm() | mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)

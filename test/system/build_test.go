@@ -4,6 +4,8 @@ package system
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -409,4 +411,77 @@ func TestBuildKilledIsRepaired(t *testing.T) {
 		e.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+Img("busybox")+"\nRUN touch /started\n"))
 		e.TugOK("build", "-t", "killed", dir)
 	})
+}
+
+// ARG before FROM, SHELL, # escape, ONBUILD, ADD of a URL, --label,
+// --rm=false, RUN's network modes.
+func TestBuildMoreInstructionsAndFlags(t *testing.T) {
+	withImages(t, func(t *testing.T, e *Env) {
+		srv := serveFiles(t, map[string]string{"/files/remote.txt": "from the server\n"})
+		dir := e.buildContext("more", map[string]string{
+			"Dockerfile": `# escape=` + "`" + `
+ARG BASE={{BUSYBOX}}
+FROM ${BASE}
+SHELL ["/bin/sh", "-ec"]
+RUN echo one ` + "`" + `
+    two > /escaped
+ADD ` + srv + `/files/remote.txt /downloads/
+ONBUILD RUN echo triggered > /onbuild
+`,
+		})
+		e.TugOK("build", "--label", "org.tug.flag=yes", "-t", "parent-img", dir)
+		r := e.TugOK("run", "--rm", "--network", "none", "parent-img", "sh", "-c", "cat /escaped /downloads/remote.txt; stat -c %a /downloads/remote.txt; test -e /onbuild || echo no-trigger-yet")
+		if r.Out != "one two\nfrom the server\n600\nno-trigger-yet\n" {
+			t.Fatalf("parent image: %q", r.Out)
+		}
+		cfg := inspectConfig(t, e, "parent-img")
+		if got, _ := json.Marshal([]any{cfg["Shell"], cfg["OnBuild"], cfg["Labels"]}); string(got) != `[["/bin/sh","-ec"],["RUN echo triggered \u003e /onbuild"],{"org.tug.flag":"yes"}]` {
+			t.Fatalf("config: %s", got)
+		}
+		child := e.buildContext("child", map[string]string{"Dockerfile": "FROM parent-img\nCMD [\"cat\", \"/onbuild\"]\n"})
+		r = e.TugOK("build", "--rm=false", "-t", "child-img", child)
+		mustContain(t, r.Out, "# Executing 1 build trigger\n")
+		if strings.Contains(r.Out, "Removing intermediate container") {
+			t.Fatalf("--rm=false removed a container:\n%s", r.Out)
+		}
+		if r = e.TugOK("run", "--rm", "--network", "none", "child-img"); r.Out != "triggered\n" {
+			t.Fatalf("ONBUILD: %q", r.Out)
+		}
+		if got := inspectConfig(t, e, "child-img")["OnBuild"]; got != nil {
+			t.Fatalf("the triggers are inherited: %v", got)
+		}
+		if n := len(lines(e.TugOK("ps", "-aq").Out)); n != 1 {
+			t.Fatalf("--rm=false kept %d containers, want the trigger's RUN", n)
+		}
+		// RUN's network: none has only loopback, host the host's interfaces.
+		netDir := e.buildContext("net", map[string]string{"Dockerfile": "FROM {{BUSYBOX}}\nRUN ls /sys/class/net > /ifaces\n"})
+		e.TugOK("build", "--network", "none", "-t", "net-none", netDir)
+		if r = e.TugOK("run", "--rm", "--network", "none", "net-none", "cat", "/ifaces"); r.Out != "lo\n" {
+			t.Fatalf("--network none: %q", r.Out)
+		}
+		// An image without the intermediate steps in `images`, with them in `images -a`.
+		if all, plain := len(lines(e.TugOK("images", "-a").Out)), len(lines(e.TugOK("images").Out)); all <= plain {
+			t.Fatalf("images -a %d rows, images %d", all, plain)
+		}
+	})
+}
+
+// serveFiles serves files over HTTP on 127.0.0.1 for the test's length.
+func serveFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(body))
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String()
 }

@@ -88,3 +88,26 @@ func TestCommitDiffExport(t *testing.T) {
 		}
 	})
 }
+
+// A commit killed half way tags nothing, and the next one works and clears
+// what the killed one left.
+func TestCommitKilledIsRepaired(t *testing.T) {
+	withImages(t, func(t *testing.T, e *Env) {
+		e.TugOK("run", "--name", "big", Img("busybox"), "dd", "if=/dev/zero", "of=/big", "bs=1M", "count=200")
+		e.ShOK(`$TUG commit big half-made & pid=$!; sleep 0.4; kill -9 $pid; wait $pid; true`)
+		if e.Tug("image", "inspect", "half-made").Code == 0 {
+			// The commit may have finished before the kill; then it is whole.
+			if r := e.TugOK("run", "--rm", "half-made", "ls", "-l", "/big"); !strings.Contains(r.Out, "209715200") {
+				t.Fatalf("a tagged image is half made: %q", r.Out)
+			}
+		}
+		e.TugOK("commit", "big", "whole")
+		if r := e.TugOK("run", "--rm", "whole", "ls", "-l", "/big"); !strings.Contains(r.Out, "209715200") {
+			t.Fatalf("commit after a killed one: %q", r.Out)
+		}
+		entries, _ := filepath.Glob(filepath.Join(e.Root, "tmp", "commit-*"))
+		if len(entries) != 0 {
+			t.Fatalf("work files left: %v", entries)
+		}
+	})
+}

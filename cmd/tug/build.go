@@ -29,6 +29,7 @@ type buildFlags struct {
 	iidfile, progress                string
 	noCache, pull, quiet             bool
 	rm, forceRm, squash              bool
+	reg                              registryFlags
 }
 
 func newBuildCommand() *cobra.Command {
@@ -66,6 +67,7 @@ func newBuildCommand() *cobra.Command {
 	fl.BoolVar(&f.squash, "squash", false, "squash newly built layers into a single new layer")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "secret to expose to the build: id=ID,src=PATH or id=ID,env=VAR")
 	fl.StringVar(&f.progress, "progress", "auto", "type of progress output (auto, plain, tty, quiet): tug prints the classic builder's steps")
+	f.reg.add(cmd, false)
 	return cmd
 }
 
@@ -178,8 +180,12 @@ func runBuild(cmd *cobra.Command, rt *libpod.Runtime, contextArg string, f *buil
 		return err
 	}
 	opts.RunOutput = runOut
+	ro, err := f.reg.options(cmd)
+	if err != nil {
+		return err
+	}
 	opts.PullImage = func(ctx context.Context, name string, always bool) (*image.Image, error) {
-		return buildPull(ctx, cmd, ir, name, always, out)
+		return buildPull(ctx, ir, name, always, out, ro)
 	}
 	res, err := build.Build(ctx, rt, *opts)
 	closeRunOut()
@@ -238,7 +244,7 @@ func runOutput(w io.Writer) (*os.File, func(), error) {
 
 // buildPull finds a FROM or COPY --from image, pulling it (with Docker's
 // lines in the build output) when it is missing or always.
-func buildPull(ctx context.Context, cmd *cobra.Command, ir *image.Runtime, name string, always bool, out io.Writer) (*image.Image, error) {
+func buildPull(ctx context.Context, ir *image.Runtime, name string, always bool, out io.Writer, ro image.RegistryOptions) (*image.Image, error) {
 	if !always {
 		img, err := ir.Lookup(name)
 		if err == nil {
@@ -252,16 +258,12 @@ func buildPull(ctx context.Context, cmd *cobra.Command, ir *image.Runtime, name 
 	if err != nil {
 		return nil, err
 	}
-	var opts image.PullOptions
+	opts := image.PullOptions{RegistryOptions: ro}
 	rep, done := progressFor(out, false)
 	opts.Progress = rep
 	res, err := ir.Pull(ctx, ref, opts)
 	done()
 	if err != nil {
-		if !always {
-			return nil, err
-		}
-		// --pull with a local image and no registry: Docker fails too.
 		return nil, err
 	}
 	return res.Image, nil

@@ -85,7 +85,6 @@ type builder struct {
 	step    int
 	steps   int
 	used    map[string]bool // build args an ARG declared
-	created []string        // images this build made (for --squash and messages)
 }
 
 type kv struct {
@@ -188,10 +187,8 @@ func Build(ctx context.Context, rt *libpod.Runtime, opts Options) (*Result, erro
 	}
 	img := last.image
 	if img == nil {
-		// FROM scratch and nothing else: an image with no layer at all.
-		if img, err = ir.CreateChild(nil, image.ChildOptions{Config: last.config, History: v1.History{CreatedBy: "FROM scratch"}}); err != nil {
-			return nil, err
-		}
+		// FROM scratch and nothing else.
+		return nil, &StepError{Instruction: "FROM scratch", Err: errors.New("no image was generated: is your Dockerfile empty?")}
 	}
 	if opts.Squash && last.steps > 1 {
 		if img, err = b.squash(last, img); err != nil {

@@ -180,12 +180,13 @@ RUN echo this stage is never built
 
 FROM scratch
 COPY --from=build /app/bin/busybox /app/busybox
+COPY --from={{BUSYBOX}} /etc/tug-test /etc/from-image
 ENTRYPOINT ["/app/busybox"]
 CMD ["echo", "hello from scratch"]
 `,
 		})
 		r := e.TugOK("build", "-t", "hello-small", dir)
-		if strings.Contains(r.Out, "never built") || len(steps(r.Out)) != 6 {
+		if strings.Contains(r.Out, "never built") || len(steps(r.Out)) != 7 {
 			t.Fatalf("only the needed stages run:\n%s", r.Out)
 		}
 		if r = e.TugOK("run", "--rm", "--network", "none", "hello-small"); r.Out != "hello from scratch\n" {
@@ -202,9 +203,14 @@ CMD ["echo", "hello from scratch"]
 			t.Fatalf("--target image: %q", r.Out)
 		}
 		e.TugFail(1, "build", "--target", "nosuch", dir)
+		r = e.TugFail(1, "build", e.buildContext("empty", map[string]string{"Dockerfile": "FROM scratch\n"}))
+		mustContain(t, r.Err, "no image was generated")
+		if r = e.TugOK("run", "--rm", "--network", "none", "hello-small", "cat", "/etc/from-image"); r.Out != "tug test image\n" {
+			t.Fatalf("COPY --from an image: %q", r.Out)
+		}
 		// A scratch image has one layer per COPY and no more.
 		layers := e.TugOK("image", "inspect", "-f", "{{len .RootFS.Layers}}", "hello-small").Out
-		if strings.TrimSpace(layers) != "1" {
+		if strings.TrimSpace(layers) != "2" {
 			t.Fatalf("scratch image layers: %s", layers)
 		}
 	})

@@ -75,16 +75,16 @@ func (e *StepError) Unwrap() error { return e.Err }
 
 // builder runs one build.
 type builder struct {
-	opts    Options
-	rt      *libpod.Runtime
-	ir      *image.Runtime
-	df      *dockerfile
-	lex     *shell.Lex
-	global  []kv // ARGs before the first FROM, with the platform ones
-	stages  map[int]*stage
-	step    int
-	steps   int
-	used    map[string]bool // build args an ARG declared
+	opts   Options
+	rt     *libpod.Runtime
+	ir     *image.Runtime
+	df     *dockerfile
+	lex    *shell.Lex
+	global []kv // ARGs before the first FROM, with the platform ones
+	stages map[int]*stage
+	step   int
+	steps  int
+	used   map[string]bool // build args an ARG declared
 }
 
 type kv struct {

@@ -3,6 +3,7 @@
 package system
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -326,6 +327,14 @@ func TestBuildFromStdin(t *testing.T) {
 		r = e.run(strings.NewReader("FROM "+Img("busybox")+"\nRUN echo no context\n"), e.TugArgs("build", "-t", "nocontext", "-")...)
 		if r.Code != 0 || !strings.Contains(r.Out, "no context") {
 			t.Fatalf("Dockerfile on stdin: %d %s %s", r.Code, r.Out, r.Err)
+		}
+		// A tarball at a URL.
+		tgz := e.ShOK("cd " + dir + " && tar -cz data.txt sub | base64 -w0").Out
+		raw, _ := base64.StdEncoding.DecodeString(tgz)
+		srv := serveFiles(t, map[string]string{"/ctx.tar.gz": string(raw)})
+		e.TugOK("build", "-t", "fromurl", "-f", "sub/Dockerfile.alt", srv+"/ctx.tar.gz")
+		if r := e.TugOK("run", "--rm", "--network", "none", "fromurl"); r.Out != "from the context\n" {
+			t.Fatalf("URL context: %q", r.Out)
 		}
 		// -q prints only the ID; --iidfile writes it.
 		iid := filepath.Join(e.TmpDir, "iid")

@@ -27,31 +27,6 @@ import (
 // BuildCacheMountsDir holds the cache mounts of RUN --mount=type=cache.
 func (r *Runtime) BuildCacheMountsDir() string { return filepath.Join(r.Root, "build-cache", "mounts") }
 
-// MountImage mounts img's file system read-only (nil: an empty one) and
-// returns it with what unmounts it.
-func (r *Runtime) MountImage(img *image.Image) (string, func(), error) {
-	if img == nil {
-		ir, err := r.Images()
-		if err != nil {
-			return "", nil, err
-		}
-		wd, err := ir.NewWorkDir("empty-")
-		if err != nil {
-			return "", nil, err
-		}
-		return wd.Path, func() { wd.Remove() }, nil
-	}
-	store, err := r.Store()
-	if err != nil {
-		return "", nil, err
-	}
-	p, err := store.MountImage(img.ID, nil, "")
-	if err != nil {
-		return "", nil, fmt.Errorf("mounting image %s: %w", img.ID[:12], err)
-	}
-	return p, func() { store.UnmountImage(img.ID, false) }, nil
-}
-
 // KeepOptions describe the container a kept build step becomes.
 type KeepOptions struct {
 	Command  []string
@@ -130,16 +105,16 @@ func (r *Runtime) SquashImage(base, top *image.Image) (*image.Image, error) {
 	h := sha256.New()
 	if baseTop == "" {
 		// Everything: the top layer's whole file system.
-		rootfs, unmount, err := r.MountImage(top)
+		bc, err := r.NewBuildContainer(top)
 		if err != nil {
 			return nil, err
 		}
-		rc, err := archive.TarWithOptions(rootfs, &archive.TarOptions{Compression: archive.Uncompressed})
+		rc, err := archive.TarWithOptions(bc.Rootfs, &archive.TarOptions{Compression: archive.Uncompressed})
 		if err == nil {
 			_, err = io.Copy(io.MultiWriter(f, h), rc)
 			rc.Close()
 		}
-		unmount()
+		bc.Remove()
 		if err != nil {
 			return nil, err
 		}

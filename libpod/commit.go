@@ -105,7 +105,8 @@ func (c *Container) Export(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Mount counts references: a running container's mount stays.
+	// Mount counts references: a running container's mount stays. A stopped
+	// one's is all ours, and undone whole, with what a killed export left.
 	rootfs, err := store.Mount(c.ID, "")
 	if err != nil {
 		if _, e := store.Container(c.ID); e != nil {
@@ -113,7 +114,7 @@ func (c *Container) Export(w io.Writer) error {
 		}
 		return fmt.Errorf("mounting the file system of container %s: %w", c.ShortID(), err)
 	}
-	defer store.Unmount(c.ID, false)
+	defer store.Unmount(c.ID, !c.State.Mounted)
 	rc, err := archive.TarWithOptions(rootfs, &archive.TarOptions{Compression: archive.Uncompressed})
 	if err != nil {
 		return err

@@ -1,9 +1,18 @@
 package libpod
 
-// pauseForCommit would freeze a running container while its changes are
-// read, and return what thaws it. tug has no freezer yet (pause/unpause are
-// to come), so a commit reads a running container's changes as they are,
-// as podman does rootless where no freezer exists.
+import "fmt"
+
+// pauseForCommit freezes a running container while its changes are read,
+// as Docker does, and returns what thaws it. Where tug cannot freeze
+// (rootless here: no cgroups), the commit reads the changes as they are, as
+// podman does without a freezer.
 func (c *Container) pauseForCommit() (resume func(), err error) {
-	return func() {}, nil
+	if c.rt.CanPause() != nil || c.State.Status != StatusRunning {
+		return func() {}, nil
+	}
+	rt := c.rt.ociRuntime()
+	if err := rt.Pause(c.ID); err != nil {
+		return nil, fmt.Errorf("pausing container %s for the commit: %w", c.Name, err)
+	}
+	return func() { rt.Resume(c.ID) }, nil
 }

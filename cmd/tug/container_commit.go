@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -100,7 +102,7 @@ func newCommitCommand() *cobra.Command {
 	f.StringVarP(&opts.Author, "author", "a", "", `author (e.g., "John Hannibal Smith <hannibal@a-team.com>")`)
 	f.StringArrayVarP(&opts.Changes, "change", "c", nil, "apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)")
 	f.StringVarP(&opts.Message, "message", "m", "", "commit message")
-	f.BoolVarP(&opts.Pause, "pause", "p", true, "pause container during commit (no effect yet: tug has no freezer, a running container is committed as it is)")
+	f.BoolVarP(&opts.Pause, "pause", "p", true, "pause container during commit (as root; rootless tug has no freezer and commits a running container as it is)")
 	return cmd
 }
 
@@ -121,6 +123,9 @@ func newExportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// A reader that goes away (| head) is an error to clean up
+			// after, not a signal that kills tug with the file system mounted.
+			signal.Ignore(syscall.SIGPIPE)
 			if output == "" {
 				return c.Export(out)
 			}

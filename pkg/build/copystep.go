@@ -77,12 +77,14 @@ func (b *builder) copy(ctx context.Context, s *stage, sd instructions.SourcesAnd
 		if err != nil {
 			return err
 		}
-		root, release, err := b.rt.MountImage(img)
+		// Read through a working container of that image: a build killed
+		// meanwhile leaves nothing mounted that the next one does not clean.
+		src, err := b.rt.NewBuildContainer(img)
 		if err != nil {
 			return err
 		}
-		defer release()
-		tree, preserve = fileTree{root: root}, true
+		defer src.Remove()
+		tree, preserve = fileTree{root: src.Rootfs}, true
 	}
 	var work *workDir
 	defer func() {

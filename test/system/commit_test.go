@@ -69,6 +69,12 @@ func TestCommitDiffExport(t *testing.T) {
 		mustContain(t, r.Err, "RUN is not a valid change command")
 		e.TugFail(1, "commit", "no-such", "x")
 
+		// A reader that stops early leaves nothing mounted.
+		mounts := e.storageMounts()
+		e.Sh(`$TUG export sample | head -c 10 > /dev/null`)
+		if got := e.storageMounts(); got != mounts {
+			t.Fatalf("export | head left %d mounts, %d before", got, mounts)
+		}
 		// export: the whole file system, on stdout or into a file.
 		r = e.ShOK(`$TUG export sample | tar t`)
 		mustContain(t, r.Out, "bin/busybox\n", "new\n", "etc/tug-test\n")
@@ -109,5 +115,23 @@ func TestCommitKilledIsRepaired(t *testing.T) {
 		if len(entries) != 0 {
 			t.Fatalf("work files left: %v", entries)
 		}
+	})
+}
+
+// A running container is committed as it runs (paused meanwhile as root)
+// and keeps running.
+func TestCommitRunningContainer(t *testing.T) {
+	withImages(t, func(t *testing.T, e *Env) {
+		e.TugOK("run", "-d", "--name", "live", Img("busybox"), "sh", "-c", "echo ready > /ready; while :; do sleep 0.1; done")
+		waitUntil(t, "the container's file", func() bool { return e.Tug("diff", "live").Out != "" })
+		e.TugOK("commit", "live", "live-img")
+		if st := e.TugOK("inspect", "-f", "{{.State.Status}}", "live").Out; st != "running\n" {
+			t.Fatalf("after commit: %q", st)
+		}
+		if r := e.TugOK("run", "--rm", "--network", "none", "live-img", "cat", "/ready"); r.Out != "ready\n" {
+			t.Fatalf("committed running container: %q", r.Out)
+		}
+		e.TugOK("commit", "--pause=false", "live", "live-img:2")
+		e.TugOK("rm", "-f", "live")
 	})
 }

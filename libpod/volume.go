@@ -143,6 +143,9 @@ func (r *Runtime) CreateVolume(ctx context.Context, opts VolumeCreateOptions) (v
 		}
 		return nil, false, err
 	}
+	if created {
+		r.volumeEvent(v.Name, "create", nil)
+	}
 	return v, created, nil
 }
 
@@ -435,6 +438,7 @@ func (r *Runtime) RemoveVolume(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	r.volumeEvent(name, "destroy", nil)
 	return removeTrash(trash)
 }
 
@@ -550,6 +554,7 @@ func (r *Runtime) PruneVolumes(ctx context.Context, filters VolumeFilters, all b
 			errs = append(errs, fmt.Errorf("%s: %w", g.name, err))
 		}
 		out = append(out, PrunedVolume{Name: g.name, Size: size})
+		r.volumeEvent(g.name, "destroy", nil)
 	}
 	return out, errors.Join(errs...)
 }

@@ -17,6 +17,9 @@ import (
 // of failing with "database is locked" when one upgrades a read lock.
 type DB struct {
 	sql *sql.DB
+	// migratedFrom is the schema version this open found, when it migrated.
+	migratedFrom int
+	migrated     bool
 }
 
 // migrations[i] brings the schema from version i to i+1. Append only: a
@@ -63,6 +66,9 @@ func OpenDB(path string) (*DB, error) {
 	return d, nil
 }
 
+// Migrated reports whether opening the database migrated its schema, and from which version.
+func (d *DB) Migrated() (from int, ok bool) { return d.migratedFrom, d.migrated }
+
 // Close releases the database.
 func (d *DB) Close() error { return d.sql.Close() }
 
@@ -97,6 +103,7 @@ func (d *DB) migrate() error {
 				return fmt.Errorf("migrating state database to version %d: %w", i+1, err)
 			}
 		}
+		d.migratedFrom, d.migrated = cur, cur < SchemaVersion
 		_, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, SchemaVersion))
 		return err
 	})

@@ -3,12 +3,14 @@ package libpod
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the sql driver "sqlite3"
+	"github.com/mattn/go-sqlite3" // the sql driver "sqlite3"
 )
 
 // DB is tug's state database: one SQLite file in the data root, shared by every
@@ -55,15 +57,32 @@ func OpenDB(path string) (*DB, error) {
 		return nil, fmt.Errorf("opening state database %s: %w", path, err)
 	}
 	d := &DB{sql: db}
-	if err := d.migrate(); err != nil {
-		db.Close()
-		return nil, err
+	// The first connection switches a new file to WAL, which needs the
+	// file to itself: two first calls at once can find each other in the
+	// way, and SQLite then fails one at once (a deadlock it will not wait
+	// out). It clears as soon as the other is done: try again.
+	for attempt := 0; ; attempt++ {
+		err = d.migrate()
+		if err == nil {
+			break
+		}
+		if !isBusy(err) || attempt >= 500 {
+			db.Close()
+			return nil, err
+		}
+		time.Sleep(time.Duration(5+attempt%20) * time.Millisecond)
 	}
 	if err := os.Chmod(path, 0o600); err != nil && !os.IsNotExist(err) {
 		db.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// isBusy reports SQLite's "database is locked".
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
 // Migrated reports whether opening the database migrated its schema, and from which version.

@@ -143,6 +143,49 @@ func (r *Runtime) recordMountsTx(tx *sql.Tx, c *Container, from []string) (creat
 	return created, cleanup, r.updateConfigTx(tx, c)
 }
 
+// PopulateVolumes fills c's new, empty volumes with what its image has at
+// their paths now, as Docker's create does, so that --volumes-from sees
+// the image's content before c ever starts (a start does it too: run
+// need not call this). Volumes with driver options are filled at start.
+func (c *Container) PopulateVolumes() error {
+	var vols []parse.Mount
+	for _, m := range c.Mounts {
+		if m.Type == parse.MountVolume && !m.NoCopy && m.Subpath == "" {
+			vols = append(vols, m)
+		}
+	}
+	if len(vols) == 0 {
+		return nil
+	}
+	lock, err := c.rt.lockContainer(c.ID)
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
+	store, err := c.rt.Store()
+	if err != nil {
+		return err
+	}
+	rootfs, err := store.Mount(c.ID, "")
+	if err != nil {
+		return fmt.Errorf("mounting the container's root filesystem: %w", err)
+	}
+	defer store.Unmount(c.ID, false)
+	for _, m := range vols {
+		v, err := c.rt.LookupVolume(m.Source)
+		if err != nil {
+			return err
+		}
+		if v.LocalOptions().NeedsMount() {
+			continue
+		}
+		if _, err := v.CopyUp(rootfs, m.Destination); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // preparedMounts are what a start mounts besides the root file system.
 type preparedMounts struct {
 	mounts []rspec.Mount

@@ -327,6 +327,9 @@ func newCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := ctr.PopulateVolumes(); err != nil {
+				return err
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), ctr.ID)
 			return nil
 		},

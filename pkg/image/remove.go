@@ -120,7 +120,9 @@ func (r *Runtime) Remove(nameOrID string, force, noPrune bool) ([]Deletion, erro
 			return nil, err
 		}
 		refs := references(img)
-		if len(refs) == 1 && !force {
+		// As Docker: the last tag of its repository (digests of that
+		// repository aside) is refused while a container uses the image.
+		if !force && isSingleReference(refs) {
 			if uses, err := r.uses(img.ID); err != nil {
 				return nil, err
 			} else if len(uses) > 0 {

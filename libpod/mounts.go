@@ -81,10 +81,12 @@ func (r *Runtime) resolveMounts(spec *specgen.Spec, imageVolumes []string) ([]pa
 		}
 		return false
 	}
-	vols := append([]string(nil), imageVolumes...)
+	var vols []string
+	for _, v := range imageVolumes {
+		vols = append(vols, path.Clean("/"+v))
+	}
 	sort.Strings(vols)
-	for _, v := range vols {
-		dest := path.Clean("/" + v)
+	for _, dest := range vols {
 		if dest != "/" && !covered(dest) {
 			add(parse.Mount{Type: parse.MountVolume, Destination: dest})
 		}

@@ -99,6 +99,8 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		return nil, err
 	}
 	if c.State.Mounted {
+		// The last run's cleanup never ran (its monitor was killed): do it now.
+		c.releaseMounts()
 		store.Unmount(c.ID, true)
 	}
 	if c.State.Run > 0 {

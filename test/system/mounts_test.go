@@ -319,7 +319,7 @@ func TestMountBadInputExit125(t *testing.T) {
 	withImages(t, func(t *testing.T, e *Env) {
 		bb := Img("busybox")
 		cases := map[string][]string{
-			"invalid volume specification":  {"-v", "a:b:c:d"},
+			"invalid volume specification":   {"-v", "a:b:c:d"},
 			"mount path must be absolute":    {"-v", "vol:data"},
 			"invalid characters":             {"-v", "bad$name:/data"},
 			"invalid mode":                   {"-v", "vol:/data:rx"},

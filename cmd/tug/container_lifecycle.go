@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -274,5 +273,4 @@ func init() {
 	register("container", "wait", "wait", newWaitCommand)
 	register("container", "exists", "", newExistsCommand)
 	register("container", "cleanup", "", newCleanupCommand)
-	_ = strings.TrimSpace
 }

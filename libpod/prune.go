@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/tug-project/tug/pkg/events"
 	"github.com/tug-project/tug/pkg/parse"
 )
 
@@ -77,6 +79,12 @@ func (r *Runtime) PruneContainers(ctx context.Context, filters parse.Filters) ([
 		}
 		out = append(out, PrunedContainer{ID: c.ID, Size: size})
 	}
+	var reclaimed int64
+	for _, c := range out {
+		reclaimed += c.Size
+	}
+	// Docker 23+ records a prune as an event of its own.
+	r.WriteEvent(events.TypeContainer, "prune", "", map[string]string{"reclaimed": strconv.FormatInt(reclaimed, 10)})
 	return out, errors.Join(errs...)
 }
 

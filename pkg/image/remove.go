@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -430,6 +431,9 @@ func (r *Runtime) Prune(opts PruneOptions) ([]Deletion, int64, error) {
 		out = append(out, dels...)
 	}
 	dels, freed := r.pruneOrphanLayers(now)
+	if r.Events != nil {
+		r.Events("prune", "", map[string]string{"reclaimed": strconv.FormatInt(reclaimed+freed, 10)})
+	}
 	return append(out, dels...), reclaimed + freed, nil
 }
 

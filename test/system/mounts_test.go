@@ -115,9 +115,21 @@ func TestVolumeReadOnlyAndQuiz(t *testing.T) {
 			t.Fatalf("touch on :ro: exit %d %q", r.Code, r.Err)
 		}
 		e.TugOK("run", "--rm", "-v", "my-products:/app-data", bb, "touch", "/app-data/x")
+		// C9: prune with label filters keeps the unlabelled and the used.
+		e.TugOK("volume", "create", "--label", "demo", "d1")
+		e.TugOK("volume", "create", "--label", "demo", "--label", "test", "d2")
+		e.TugOK("volume", "create", "--label", "demo", "d3")
+		e.TugOK("create", "--name", "holder", "-v", "d3:/d", bb)
+		if out := e.TugOK("volume", "prune", "-af", "--filter", "label=demo", "--filter", "label=test").Out; !strings.HasPrefix(out, "Deleted Volumes:\nd2\n\n") {
+			t.Fatalf("prune label=demo label=test: %q", out)
+		}
+		if out := e.TugOK("volume", "prune", "-af", "--filter", "label=demo").Out; !strings.HasPrefix(out, "Deleted Volumes:\nd1\n\n") {
+			t.Fatalf("prune label=demo (d3 is used by a stopped container): %q", out)
+		}
+		e.TugOK("rm", "holder")
 		e.TugOK("rm", "writer")
 		out = e.TugOK("volume", "prune", "-af").Out
-		mustContain(t, out, "Deleted Volumes:\nmy-products\nshared-data\n")
+		mustContain(t, out, "Deleted Volumes:\nd3\nmy-products\nshared-data\n")
 		if ls := e.TugOK("volume", "ls", "-q").Out; ls != "" {
 			t.Fatalf("volumes left: %q", ls)
 		}
@@ -133,6 +145,12 @@ func TestVolumeMountSyntaxAndBinds(t *testing.T) {
 		if r.Code == 0 || r.Out != "v\n" || !strings.Contains(r.Err, "Read-only file system") {
 			t.Fatalf("readonly --mount: %d %q %q", r.Code, r.Out, r.Err)
 		}
+		// volume-subpath mounts one directory of a volume; it must exist.
+		e.TugOK("run", "--rm", "-v", "my-vol:/v", bb, "sh", "-c", "mkdir /v/sub && echo in-sub > /v/sub/f")
+		if out := e.TugOK("run", "--rm", "--mount", "source=my-vol,target=/s,volume-subpath=sub", bb, "ls", "/s").Out; out != "f\n" {
+			t.Fatalf("volume-subpath: %q", out)
+		}
+		mustContain(t, e.TugFail(125, "run", "--rm", "--mount", "source=my-vol,target=/s,volume-subpath=nope", bb, "true").Err, "the volume-subpath nope does not exist in volume my-vol")
 		// F9, F10: binds with --mount and -v.
 		code := filepath.Join(e.TmpDir, "code")
 		os.Mkdir(code, 0o755)

@@ -15,6 +15,7 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 
 	"github.com/tug-project/tug/pkg/oci"
 	"github.com/tug-project/tug/pkg/parse"
@@ -65,7 +66,7 @@ func (r *Runtime) resolveMounts(spec *specgen.Spec, imageVolumes []string) ([]pa
 	for _, m := range spec.Mounts {
 		if m.Type == parse.MountBind && !m.CreateSource {
 			if _, err := os.Stat(m.Source); err != nil {
-				return nil, nil, &specgen.ValidationError{Err: fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", m.Source)}
+				return nil, nil, &specgen.ValidationError{Err: bindSourceError(m.Source, err)}
 			}
 		}
 		add(m)
@@ -92,6 +93,14 @@ func (r *Runtime) resolveMounts(spec *specgen.Spec, imageVolumes []string) ([]pa
 		}
 	}
 	return out, from, nil
+}
+
+// bindSourceError words a bind source that cannot be used as Docker does.
+func bindSourceError(src string, err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", src)
+	}
+	return fmt.Errorf("invalid mount config for type \"bind\": %w", err)
 }
 
 // recordMountsTx runs in the transaction that inserts c's row: it checks
@@ -259,7 +268,7 @@ func (c *Container) prepareMounts(rootfs string, user oci.ExecUser) (pm *prepare
 					return nil, &StartError{Code: 125, Err: fmt.Errorf("creating the bind source %s: %w", src, err)}
 				}
 			} else if err != nil {
-				return nil, &StartError{Code: 125, Err: fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", src)}
+				return nil, &StartError{Code: 125, Err: bindSourceError(src, err)}
 			}
 		default:
 			continue
@@ -323,7 +332,7 @@ func (c *Container) releaseMounts() {
 			continue
 		}
 		if err := v.Unmount(context.Background(), c.ID); err != nil {
-			fmt.Fprintf(os.Stderr, "tug: releasing volume %s: %v\n", v.Name, err)
+			logrus.Warnf("releasing volume %s: %v", v.Name, err)
 		}
 		r.volumeEvent(v.Name, "unmount", map[string]string{"container": c.ID})
 	}

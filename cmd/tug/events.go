@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"text/template"
 	"time"
 
@@ -61,7 +60,7 @@ func newEventsCommand() *cobra.Command {
 			opts.Match = f.Match
 			// Follow unless the end is already past: then only replay.
 			opts.Follow = opts.Until.IsZero() || opts.Until.After(now)
-			out := bufio.NewWriterSize(os.Stdout, 64<<10)
+			out := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 			defer out.Flush()
 			// Written in batches: whenever the reader has caught up, the batch goes out.
 			opts.Idle = out.Flush

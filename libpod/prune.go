@@ -1,7 +1,6 @@
 package libpod
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -13,7 +12,7 @@ import (
 
 // ContainerPruneFilters are the --filter keys of container prune (and of
 // system prune for its containers).
-var ContainerPruneFilters = []string{"label", "label!", "until"}
+var ContainerPruneFilters = []string{"until", "label", "label!"}
 
 // PrunedContainer is one container prune removed.
 type PrunedContainer struct {
@@ -55,7 +54,7 @@ var errInUse = errors.New("in use")
 // not about to be started by the tug call that made them) that pass the
 // filters, as `container prune` does. Each is checked again under its
 // lock, so a container started meanwhile stays. Their volumes stay.
-func (r *Runtime) PruneContainers(ctx context.Context, filters parse.Filters) ([]PrunedContainer, error) {
+func (r *Runtime) PruneContainers(filters parse.Filters) ([]PrunedContainer, error) {
 	m, err := newPruneMatcher(filters, time.Now())
 	if err != nil {
 		return nil, err

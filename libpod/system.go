@@ -67,7 +67,7 @@ func (r *Runtime) SystemPrune(ctx context.Context, opts SystemPruneOptions) (*Sy
 	}
 	rep := &SystemPruneReport{}
 	var errs []error
-	ctrs, err := r.PruneContainers(ctx, opts.Filters)
+	ctrs, err := r.PruneContainers(opts.Filters)
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -10,10 +10,6 @@ import (
 	"github.com/tug-project/tug/pkg/parse"
 )
 
-func init() {
-	register("container", "prune", "", newContainerPruneCommand)
-}
-
 func newContainerPruneCommand() *cobra.Command {
 	var force bool
 	var filters []string
@@ -33,14 +29,14 @@ func newContainerPruneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			gone, err := rt.PruneContainers(cmd.Context(), f)
+			gone, err := rt.PruneContainers(f)
 			out := cmd.OutOrStdout()
 			var reclaimed int64
 			if len(gone) > 0 {
 				fmt.Fprintln(out, "Deleted Containers:")
-				for _, c := range gone {
-					fmt.Fprintln(out, c.ID)
-					reclaimed += c.Size
+				for _, g := range gone {
+					fmt.Fprintln(out, g.ID)
+					reclaimed += g.Size
 				}
 				fmt.Fprintln(out)
 			}
@@ -50,6 +46,10 @@ func newContainerPruneCommand() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
-	fl.StringArrayVar(&filters, "filter", nil, `provide filter values (e.g. "until=24h", "label=KEY=VALUE", "label!=KEY")`)
+	fl.StringArrayVar(&filters, "filter", nil, "provide filter values (e.g. \"until=24h\", \"label=KEY=VALUE\", \"label!=KEY\")")
 	return cmd
+}
+
+func init() {
+	register("container", "prune", "", newContainerPruneCommand)
 }

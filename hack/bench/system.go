@@ -62,7 +62,7 @@ func benchSystemDf(reg *testregistry.Registry, hasPodman bool) (result, error) {
 // `tug events --since 1h --until now`, which prints them all.
 func benchEventsReplay(_ *testregistry.Registry, _ bool) (result, error) {
 	root := filepath.Join(workDir, "events")
-	log := &events.Log{Dir: filepath.Join(root, "root", "events")}
+	log := &events.Log{Dir: filepath.Join(root, "run")}
 	start := time.Now().Add(-30 * time.Minute)
 	for i := 0; i < 10000; i++ {
 		id := fmt.Sprintf("%064x", i)

@@ -141,8 +141,8 @@ func TestEventsSinceUntilReplay(t *testing.T) {
 				t.Errorf("%v: got %q, want %q", args, got, name)
 			}
 		}
-		// Replayed across calls: the log is on disk in the data root.
-		if _, err := os.Stat(filepath.Join(e.Root, "events", "events.log")); err != nil {
+		// Replayed across calls: the log is a file of the run root.
+		if _, err := os.Stat(filepath.Join(e.RunRoot, "events.log")); err != nil {
 			t.Fatal(err)
 		}
 		// --until in the future streams until then, then exits 0.
@@ -205,7 +205,7 @@ func TestEventsRotationUnderConcurrentWriters(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
-		dir := filepath.Join(e.Root, "events")
+		dir := e.RunRoot
 		total := 0
 		for _, f := range []string{"events.log", "events.log.1"} {
 			data, err := os.ReadFile(filepath.Join(dir, f))

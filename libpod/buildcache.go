@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tug-project/tug/pkg/image"
+	"github.com/tug-project/tug/pkg/parse"
 	"github.com/tug-project/tug/pkg/specgen"
 )
 
@@ -57,7 +58,7 @@ func (bc *BuildContainer) Keep(o KeepOptions) error {
 	now := time.Now().UTC()
 	c.State = ContainerState{Status: StatusExited, ExitCode: o.ExitCode, StartedAt: now, FinishedAt: now}
 	store.Unmount(bc.ID, true)
-	if err := r.insertContainer(c); err != nil {
+	if err := r.insertContainer(c, nil); err != nil {
 		return err
 	}
 	// No longer a build's: CleanBuildContainers leaves it alone.
@@ -152,17 +153,15 @@ func (r *Runtime) SquashImage(base, top *image.Image) (*image.Image, error) {
 	return ir.CreateChild(base, image.ChildOptions{Config: cfg, Layer: &diffID, EmptyHistory: steps, History: last, Created: time.Now().UTC()})
 }
 
-// BuildCacheUsage is the build cache's share of the disk, for `system df`.
-type BuildCacheUsage struct {
-	Count       int   // cache images no named image is made of, and cache mounts
-	Active      int   // of them, in use by a running build
-	Size        int64 // bytes that only the build cache holds
-	Reclaimable int64 // of them, what `builder prune -a` frees
-}
+func init() { RegisterBuildCache(builderCache{}) }
 
-// BuildCacheUsage measures the build cache: the layers that only build
-// cache images use, and the cache mounts' files.
-func (r *Runtime) BuildCacheUsage() (BuildCacheUsage, error) {
+// builderCache shows the build cache to `system df` and prunes it for
+// `system prune`.
+type builderCache struct{}
+
+// Usage lists the build cache: the step images no named image is made of
+// (their size is what only the cache holds of them) and the cache mounts.
+func (builderCache) Usage(r *Runtime) (BuildCacheUsage, error) {
 	var u BuildCacheUsage
 	ir, err := r.Images()
 	if err != nil {
@@ -177,27 +176,59 @@ func (r *Runtime) BuildCacheUsage() (BuildCacheUsage, error) {
 		return u, err
 	}
 	for _, e := range entries {
-		if len(e.Image.Names) == 0 {
-			u.Count++
+		img := e.Image
+		if len(img.Names) > 0 {
+			continue
 		}
-	}
-	for _, size := range only {
+		size := only[img.TopLayer]
+		if img.Parent != "" {
+			if p, err := ir.Lookup(img.Parent); err == nil && p.TopLayer == img.TopLayer {
+				size = 0 // a config-only step: the layer is its parent's
+			}
+		}
+		created := img.Created().Unix()
+		u.Records = append(u.Records, BuildCacheRecord{ID: img.ID, Type: "regular", Size: size, Shared: size == 0, Created: created, LastUsed: created, UsageCount: 1})
 		u.Size += size
+		u.Reclaimable += size
 	}
-	u.Reclaimable = u.Size
 	mounts, _ := os.ReadDir(r.BuildCacheMountsDir())
 	for _, m := range mounts {
 		dir := filepath.Join(r.BuildCacheMountsDir(), m.Name())
-		size := dirSize(dir)
-		u.Count++
-		u.Size += size
-		if mountInUse(dir) {
-			u.Active++
-		} else {
-			u.Reclaimable += size
+		rec := BuildCacheRecord{ID: m.Name(), Type: "exec.cachemount", Size: dirSize(dir), InUse: mountInUse(dir), UsageCount: 1}
+		if info, err := os.Stat(dir); err == nil {
+			rec.Created, rec.LastUsed = info.ModTime().Unix(), info.ModTime().Unix()
+		}
+		u.Records = append(u.Records, rec)
+		u.Size += rec.Size
+		if !rec.InUse {
+			u.Reclaimable += rec.Size
 		}
 	}
 	return u, nil
+}
+
+// Prune removes the dangling build cache (all of it with all), with
+// system prune's until and label filters.
+func (builderCache) Prune(r *Runtime, all bool, filters parse.Filters) ([]string, int64, error) {
+	o := BuildPruneOptions{All: all}
+	for _, v := range filters["until"] {
+		t, err := parse.ParseTimestamp(v, time.Now())
+		if err != nil {
+			return nil, 0, fmt.Errorf("invalid filter 'until=%s': %w", v, err)
+		}
+		if o.Until.IsZero() || t.Before(o.Until) {
+			o.Until = t
+		}
+	}
+	if filters.Has("label") || filters.Has("label!") {
+		o.Labels = func(l map[string]string) bool { return filters.MatchLabels("label", l) }
+	}
+	pruned, total, err := r.PruneBuildCache(context.Background(), o)
+	ids := make([]string, 0, len(pruned))
+	for _, p := range pruned {
+		ids = append(ids, p.ID)
+	}
+	return ids, total, err
 }
 
 // cacheOnlyLayers maps the layers that untagged cache images use and no
@@ -256,6 +287,9 @@ func (r *Runtime) cacheOnlyLayers(ir *image.Runtime, entries []image.CacheEntry)
 type BuildPruneOptions struct {
 	All   bool      // every cache image and mount, not only those no named image is made of
 	Until time.Time // only what was made (or, for mounts, last used) before
+	// Labels, when set, keeps the cache images whose labels it refuses, and
+	// every cache mount (a mount has no labels).
+	Labels func(map[string]string) bool
 }
 
 // PrunedCache is one removed cache object.
@@ -314,6 +348,9 @@ func (r *Runtime) PruneBuildCache(ctx context.Context, o BuildPruneOptions) ([]P
 			if !o.Until.IsZero() && !img.Created().Before(o.Until) {
 				continue
 			}
+			if o.Labels != nil && (img.Config == nil || !o.Labels(img.Config.Config.Labels)) {
+				continue
+			}
 			freed, ok, err := ir.RemoveCacheImage(img.ID)
 			if err != nil {
 				return out, total, err
@@ -329,6 +366,9 @@ func (r *Runtime) PruneBuildCache(ctx context.Context, o BuildPruneOptions) ([]P
 		}
 	}
 	mounts, _ := os.ReadDir(r.BuildCacheMountsDir())
+	if o.Labels != nil {
+		mounts = nil
+	}
 	for _, m := range mounts {
 		dir := filepath.Join(r.BuildCacheMountsDir(), m.Name())
 		if info, err := os.Stat(dir); err == nil && !o.Until.IsZero() && !info.ModTime().Before(o.Until) {

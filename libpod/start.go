@@ -65,6 +65,10 @@ func (c *Container) Start(ctx context.Context, opts StartOptions) (*AttachSessio
 	case StatusPaused:
 		return nil, fmt.Errorf("cannot start a paused container, try unpause instead")
 	}
+	if opts.Attach != nil {
+		// Docker's order for a foreground run: create, attach, start.
+		c.rt.writeEvent(c, "attach", nil)
+	}
 	sess, err := c.startLocked(opts)
 	if err != nil {
 		return nil, err
@@ -97,6 +101,8 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		return nil, err
 	}
 	if c.State.Mounted {
+		// The last run's cleanup never ran (its monitor was killed): do it now.
+		c.releaseMounts()
 		store.Unmount(c.ID, true)
 	}
 	if c.State.Run > 0 {
@@ -112,10 +118,14 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		return nil, fmt.Errorf("mounting the container's root filesystem: %w", err)
 	}
 	trace("start: mounted")
-	unmount := func() { pm.abort(); store.Unmount(c.ID, true) }
+	unmount := func() { pm.abort(); c.releaseMounts(); store.Unmount(c.ID, true) }
 	spec, err := c.ociSpec(rootfs, netMode, netNS, shareFrom, opts.Attach)
 	if err != nil {
 		unmount()
+		var se *StartError
+		if errors.As(err, &se) {
+			return nil, err
+		}
 		return nil, &StartError{Code: 125, Err: err}
 	}
 	trace("start: spec")
@@ -155,6 +165,7 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		err = &StartError{Code: ready.ExitCode, Err: errors.New(ready.Error)}
 	}
 	if err != nil {
+		c.releaseMounts()
 		store.Unmount(c.ID, true)
 		code := 125
 		var se *StartError
@@ -244,11 +255,16 @@ func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container,
 			os.MkdirAll(p, 0o755)
 		}
 	}
+	mounts, err := c.prepareMounts(rootfs, user)
+	if err != nil {
+		return nil, err
+	}
+	env = append(env, mounts.env...) // the process's only: never in inspect or a log
 	opts := oci.SpecOptions{
 		Rootfs: rootfs, ReadOnly: c.Spec.ReadOnly, Args: c.Command(), Env: env, Cwd: cwd,
 		UID: user.UID, GID: user.GID, Groups: user.Groups, Hostname: hostname, Tty: c.Spec.Tty,
 		Caps: c.Spec.Capabilities(), Privileged: c.Spec.Privileged, NoNewPrivileges: c.Spec.NoNewPrivileges,
-		Seccomp: c.Spec.SeccompProfile, Ulimits: c.Spec.Ulimits, Tmpfs: c.Spec.Tmpfs,
+		Seccomp: c.Spec.SeccompProfile, Ulimits: c.Spec.Ulimits, Tmpfs: mounts.tmpfs, Mounts: mounts.mounts,
 		NetMode: netMode, NetNSPath: netNS, HostsFile: hosts, HostnameFile: hostnameFile, ResolvFile: resolv,
 		Rootless: c.rt.Rootless,
 	}

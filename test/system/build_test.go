@@ -268,6 +268,15 @@ CMD ["ls", "/app"]
 		if out := e.TugOK("build", "--no-cache", dir).Out; strings.Contains(out, "Using cache") {
 			t.Fatalf("--no-cache used the cache:\n%s", out)
 		}
+		// Earlier results are dangling now: image prune removes them with
+		// their steps; system df counts the cache, system prune clears what
+		// no named image is made of.
+		e.TugOK("image", "prune", "-f")
+		mustContain(t, e.TugOK("system", "df").Out, "Build Cache")
+		e.TugOK("system", "prune", "-f")
+		if out := e.TugOK("build", "-t", "cached", dir).Out; strings.Count(out, "Using cache") != 5 {
+			t.Fatalf("prunes removed the cache of the named image:\n%s", out)
+		}
 		// The cache survives as build cache until pruned.
 		r := e.TugOK("builder", "prune", "-a", "-f")
 		mustContain(t, r.Out, "Deleted build cache objects:", "Total reclaimed space:")

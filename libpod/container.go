@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tug-project/tug/pkg/parse"
 	"github.com/tug-project/tug/pkg/specgen"
 )
 
@@ -52,6 +53,9 @@ type ContainerConfig struct {
 	Volumes      []string          `json:"volumes,omitempty"`
 	// Healthcheck is the user's health check over the image's.
 	Healthcheck *specgen.HealthConfig `json:"healthcheck,omitempty"`
+	// Mounts are the volumes, binds and tmpfs mounts, resolved at creation
+	// (volumes-from copied, anonymous volumes named, image VOLUMEs added).
+	Mounts []parse.Mount `json:"mounts,omitempty"`
 }
 
 // Command is the process a container runs: entrypoint then cmd.
@@ -86,6 +90,11 @@ type ContainerState struct {
 	RestartDelay time.Duration `json:"restartDelay,omitempty"`
 	// Health is the health check's state (nil: no health check).
 	Health *HealthState `json:"health,omitempty"`
+	// CreatorPid (with its start time) is the tug process that created the
+	// container and may be about to start it (run): while it lives, prune
+	// leaves the created container alone. A start clears it.
+	CreatorPid   int    `json:"creatorPid,omitempty"`
+	CreatorStart uint64 `json:"creatorStart,omitempty"`
 }
 
 // Container is one container as read from the state DB.

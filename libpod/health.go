@@ -57,8 +57,7 @@ func (c *Container) healthForStart(runDir string) (*monitor.HealthCheck, error) 
 
 // eventSink lets the monitor write c's events.
 func (c *Container) eventSink() *monitor.EventSink {
-	tmpl, _ := json.Marshal(containerEvent(c, "", nil))
-	return &monitor.EventSink{Path: c.rt.EventsPath(), Template: tmpl}
+	return &monitor.EventSink{Path: c.rt.EventsPath(), Template: containerEvent(c, "health_status", nil)}
 }
 
 // readHealth updates c.State.Health from the monitor's file; it reports

@@ -234,7 +234,7 @@ func (c *Container) Inspect() *InspectContainer {
 		Driver:         c.rt.StorageDriverName(),
 		Platform:       "linux",
 		ExecIDs:        nil,
-		Mounts:         []InspectMount{},
+		Mounts:         c.inspectMounts(),
 	}
 	if s.Status == StatusRemoving {
 		in.State.Status = "removing"
@@ -263,7 +263,8 @@ func (c *Container) Inspect() *InspectContainer {
 		tmpfs = map[string]string{}
 	}
 	in.HostConfig = InspectHostConfig{
-		Binds:          []string{},
+		Binds:          nonNil(sp.Binds),
+		VolumesFrom:    volumesFromStrings(sp.VolumesFrom),
 		LogConfig:      InspectLogConfig{Type: sp.Log.Driver, Config: nonNilMap(sp.Log.Options)},
 		NetworkMode:    netMode,
 		PortBindings:   map[string]any{},
@@ -308,6 +309,11 @@ func (c *Container) Inspect() *InspectContainer {
 	volumes := map[string]struct{}{}
 	for _, v := range c.Volumes {
 		volumes[v] = struct{}{}
+	}
+	for _, m := range sp.Mounts {
+		if m.Type == parse.MountVolume && m.Source == "" {
+			volumes[m.Destination] = struct{}{} // -v /path, as Docker lists it
+		}
 	}
 	var exposed map[string]struct{}
 	if len(c.ExposedPorts) > 0 {
@@ -373,6 +379,18 @@ func (c *Container) networkSettings(mode string) InspectNetworkSettings {
 	}
 	ns.Networks[name] = ep
 	return ns
+}
+
+func volumesFromStrings(vf []parse.VolumesFrom) []string {
+	var out []string // null without any, as Docker
+	for _, v := range vf {
+		s := v.Container
+		if v.Mode != "" {
+			s += ":" + v.Mode
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func nonNil(s []string) []string {

@@ -76,6 +76,10 @@ func (c *Container) Start(ctx context.Context, opts StartOptions) (*AttachSessio
 	if opts.Attach != nil {
 		c.rt.writeEvent(c, "attach", nil)
 	}
+	if opts.Attach != nil {
+		// Docker's order for a foreground run: create, attach, start.
+		c.rt.writeEvent(c, "attach", nil)
+	}
 	sess, err := c.startLocked(opts)
 	if err != nil {
 		return nil, err
@@ -108,6 +112,8 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		return nil, err
 	}
 	if c.State.Mounted {
+		// The last run's cleanup never ran (its monitor was killed): do it now.
+		c.releaseMounts()
 		store.Unmount(c.ID, true)
 	}
 	if c.State.Run > 0 {
@@ -123,10 +129,14 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		return nil, fmt.Errorf("mounting the container's root filesystem: %w", err)
 	}
 	trace("start: mounted")
-	unmount := func() { pm.abort(); store.Unmount(c.ID, true) }
+	unmount := func() { pm.abort(); c.releaseMounts(); store.Unmount(c.ID, true) }
 	spec, err := c.ociSpec(rootfs, netMode, netNS, shareFrom, opts.Attach)
 	if err != nil {
 		unmount()
+		var se *StartError
+		if errors.As(err, &se) {
+			return nil, err
+		}
 		return nil, &StartError{Code: 125, Err: err}
 	}
 	trace("start: spec")
@@ -173,6 +183,7 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		err = &StartError{Code: ready.ExitCode, Err: errors.New(ready.Error)}
 	}
 	if err != nil {
+		c.releaseMounts()
 		store.Unmount(c.ID, true)
 		code := 125
 		var se *StartError
@@ -267,11 +278,16 @@ func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container,
 			os.MkdirAll(p, 0o755)
 		}
 	}
+	mounts, err := c.prepareMounts(rootfs, user)
+	if err != nil {
+		return nil, err
+	}
+	env = append(env, mounts.env...) // the process's only: never in inspect or a log
 	opts := oci.SpecOptions{
 		Rootfs: rootfs, ReadOnly: c.Spec.ReadOnly, Args: c.Command(), Env: env, Cwd: cwd,
 		UID: user.UID, GID: user.GID, Groups: user.Groups, Hostname: hostname, Tty: c.Spec.Tty,
 		Caps: c.Spec.Capabilities(), Privileged: c.Spec.Privileged, NoNewPrivileges: c.Spec.NoNewPrivileges,
-		Seccomp: c.Spec.SeccompProfile, Ulimits: c.Spec.Ulimits, Tmpfs: c.Spec.Tmpfs,
+		Seccomp: c.Spec.SeccompProfile, Ulimits: c.Spec.Ulimits, Tmpfs: mounts.tmpfs, Mounts: mounts.mounts,
 		NetMode: netMode, NetNSPath: netNS, HostsFile: hosts, HostnameFile: hostnameFile, ResolvFile: resolv,
 		Rootless: c.rt.Rootless, Init: c.Spec.Init,
 	}

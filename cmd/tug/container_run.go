@@ -34,6 +34,7 @@ type createFlags struct {
 	restart                                               string
 	init                                                  bool
 	health                                                specgen.HealthFlags
+	volumes, mounts, volumesFrom, secrets                 []string
 	reg                                                   registryFlags
 	resources                                             resourceFlags
 }
@@ -87,6 +88,10 @@ func addCreateFlags(fs *pflag.FlagSet, f *createFlags) {
 	fs.DurationVar(&f.health.StartPeriod, "health-start-period", 0, "start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
 	fs.DurationVar(&f.health.StartInterval, "health-start-interval", 0, "time between running the check during the start period (ms|s|m|h) (default 0s)")
 	fs.BoolVar(&f.health.None, "no-healthcheck", false, "disable any container-specified HEALTHCHECK")
+	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "bind mount a volume (NAME:/path, /host/path:/path or /path, with :ro, :U, :nocopy ...)")
+	fs.StringArrayVar(&f.mounts, "mount", nil, "attach a filesystem mount to the container (type=volume|bind|tmpfs,source=,target=,readonly ...)")
+	fs.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "mount volumes from the specified container (CONTAINER[:ro|rw])")
+	fs.StringArrayVar(&f.secrets, "secret", nil, "give the container a secret (NAME[,type=mount|env][,target=...])")
 }
 
 // spec turns the flags and arguments (IMAGE [COMMAND [ARG...]]) into a
@@ -169,6 +174,9 @@ func (f *createFlags) spec(fs *pflag.FlagSet, args []string) (*specgen.Spec, err
 		}
 		s.Tmpfs[dest] = strings.Join(opts, ",")
 	}
+	if err := f.mountSpecs(s); err != nil {
+		return nil, err
+	}
 	for _, u := range f.ulimits {
 		ul, err := parse.ParseUlimit(u)
 		if err != nil {
@@ -193,6 +201,43 @@ func (f *createFlags) spec(fs *pflag.FlagSet, args []string) (*specgen.Spec, err
 		return nil, err
 	}
 	return s, nil
+}
+
+// mountSpecs parses -v, --mount, --volumes-from and --secret into s.
+func (f *createFlags) mountSpecs(s *specgen.Spec) error {
+	cwd, _ := os.Getwd()
+	for _, v := range f.volumes {
+		m, err := parse.ParseVolume(v, cwd)
+		if err != nil {
+			return err
+		}
+		s.Mounts = append(s.Mounts, m)
+		if m.Source != "" {
+			s.Binds = append(s.Binds, v)
+		}
+	}
+	for _, v := range f.mounts {
+		m, err := parse.ParseMount(v, cwd)
+		if err != nil {
+			return err
+		}
+		s.Mounts = append(s.Mounts, m)
+	}
+	for _, v := range f.volumesFrom {
+		vf, err := parse.ParseVolumesFrom(v)
+		if err != nil {
+			return err
+		}
+		s.VolumesFrom = append(s.VolumesFrom, vf)
+	}
+	for _, v := range f.secrets {
+		sr, err := parse.ParseSecret(v)
+		if err != nil {
+			return err
+		}
+		s.Secrets = append(s.Secrets, sr)
+	}
+	return nil
 }
 
 // resolveImage finds the image of a new container, pulling it as --pull
@@ -260,11 +305,22 @@ func createContainer(cmd *cobra.Command, f *createFlags, args []string) (*libpod
 		spec.Log = lc
 	}
 	ctx := cmd.Context()
-	img, err := resolveImage(ctx, cmd, rt, spec.Image, f.pull, &f.reg)
+	// No prune may remove the image between its lookup and the container.
+	images, err := rt.Images()
 	if err != nil {
 		return nil, nil, err
 	}
+	release, err := images.HoldImages()
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := resolveImage(ctx, cmd, rt, spec.Image, f.pull, &f.reg)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
 	ctr, err := rt.CreateContainer(ctx, spec, img)
+	release()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -293,6 +349,9 @@ func newCreateCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, ctr, err := createContainer(cmd, &f, args)
 			if err != nil {
+				return err
+			}
+			if err := ctr.PopulateVolumes(); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), ctr.ID)
@@ -353,7 +412,7 @@ func newRunCommand() *cobra.Command {
 // code, removing it first when it was made with --rm.
 func startFailed(ctr *libpod.Container, err error) error {
 	if ctr.Spec.AutoRemove {
-		ctr.Remove(true)
+		ctr.RemoveWith(libpod.RemoveOptions{Force: true, Volumes: true})
 	}
 	var se *libpod.StartError
 	if errors.As(err, &se) {

@@ -174,8 +174,6 @@ func (m *execMonitor) start() (*oci.Process, *sync.WaitGroup, error) {
 			m.stdin = master
 		}
 	}
-	// exec -d returns once the command runs (see waitExecuted).
-	waitExecuted(proc.Pid, false)
 	outputs := &sync.WaitGroup{}
 	copyOut := func(r io.Reader, typ byte) {
 		outputs.Add(1)

@@ -265,18 +265,17 @@ func (b *limitedBuffer) String() string {
 }
 
 // appendEvent adds an event made from sink's template to the event log, in
-// one write (concurrent writers never interleave).
+// one O_APPEND write (concurrent writers never interleave).
 func appendEvent(sink *EventSink, action string) {
 	if sink == nil || sink.Path == "" {
 		return
 	}
-	var ev map[string]any
-	if json.Unmarshal(sink.Template, &ev) != nil {
-		return
-	}
+	ev := sink.Template
 	now := time.Now()
-	ev["status"], ev["Action"] = action, action
-	ev["time"], ev["timeNano"] = now.Unix(), now.UnixNano()
+	ev.Action, ev.Time, ev.TimeNano = action, now.Unix(), now.UnixNano()
+	if ev.Status != "" {
+		ev.Status = action
+	}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return

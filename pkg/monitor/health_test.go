@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"encoding/json"
+
+	evlog "github.com/tug-project/tug/pkg/events"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +18,7 @@ func TestHealthTransitions(t *testing.T) {
 	h := &healthChecker{
 		hc:    &HealthCheck{Interval: time.Second, Retries: 2, StartPeriod: time.Minute, StartedAt: start},
 		state: HealthState{Status: HealthStarting},
-		sink:  &EventSink{Path: events, Template: json.RawMessage(`{"Type":"container","Actor":{"ID":"x"}}`)},
+		sink:  &EventSink{Path: events, Template: evlog.New(evlog.TypeContainer, "health_status", "x", nil)},
 	}
 	probe := func(code int, at time.Duration) {
 		h.record(HealthResult{Start: start.Add(at), End: start.Add(at), ExitCode: code, Output: "out"})

@@ -292,7 +292,6 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 	if err := proc.Exec(); err != nil {
 		return fail(err)
 	}
-	waitExecuted(proc.Pid, spec.Annotations[oci.InitAnnotation] == "true")
 
 	outputs := &sync.WaitGroup{}
 	copyOut := func(r io.Reader, stream string) {

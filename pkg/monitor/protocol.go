@@ -15,6 +15,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/tug-project/tug/pkg/events"
 	"github.com/tug-project/tug/pkg/logs"
 )
 
@@ -132,12 +133,12 @@ type HealthResult struct {
 	Output   string    `json:"Output"`
 }
 
-// EventSink is the event log and the event the monitor's events are made
-// from: the engine's JSON of one of its events, whose action and times the
-// monitor replaces.
+// EventSink is the event log's current file and the event the monitor's
+// events are made from (the engine's, of this container), whose action and
+// time the monitor sets.
 type EventSink struct {
-	Path     string          `json:"path"`
-	Template json.RawMessage `json:"template"`
+	Path     string       `json:"path"`
+	Template events.Event `json:"template"`
 }
 
 // Files of a run directory.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +47,7 @@ type Process struct {
 	Pid       int
 	container *libcontainer.Container
 	process   *libcontainer.Process
+	withInit  bool // Pid is tug's init, the command its child (--init)
 }
 
 // StartError is a failure to start the container process, with Docker's exit
@@ -125,7 +127,7 @@ func (r Runtime) Create(id string, spec *rspec.Spec, stdio Stdio) (*Process, err
 		c.Destroy()
 		return nil, startError(err)
 	}
-	return &Process{Pid: pid, container: c, process: p}, nil
+	return &Process{Pid: pid, container: c, process: p, withInit: spec.Annotations[InitAnnotation] == "true"}, nil
 }
 
 // Exec lets the created process execute the container's command.
@@ -133,7 +135,50 @@ func (p *Process) Exec() error {
 	if err := p.container.Exec(); err != nil {
 		return startError(err)
 	}
+	pid := p.Pid
+	if p.withInit {
+		// The command is tug's init's child, forked before the init started.
+		if child := firstChild(pid); child != 0 {
+			pid = child
+		}
+	}
+	awaitExecve(pid)
 	return nil
+}
+
+// initComm is the name libcontainer's nsexec gives the container's init
+// until it executes the user's command.
+const initComm = "runc:[2:INIT]"
+
+// awaitExecve waits (briefly) until pid has executed the user's command.
+// libcontainer returns once the init is released, a moment before its
+// execve: a signal sent in that moment (a quick stop, a health check) would
+// reach tug's init instead of the command, and `tug top` would show the init.
+func awaitExecve(pid int) {
+	path := "/proc/" + strconv.Itoa(pid) + "/comm"
+	deadline := time.Now().Add(2 * time.Second)
+	for delay := 50 * time.Microsecond; ; delay = min(2*delay, 5*time.Millisecond) {
+		comm, err := os.ReadFile(path)
+		if err != nil || strings.TrimSpace(string(comm)) != initComm || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(delay)
+	}
+}
+
+// firstChild is the first child of pid, 0 if none.
+func firstChild(pid int) int {
+	s := strconv.Itoa(pid)
+	data, err := os.ReadFile("/proc/" + s + "/task/" + s + "/children")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[0])
+	return n
 }
 
 // Wait waits for the process and returns its exit code as a shell reports

@@ -52,14 +52,7 @@ func (c *Container) Attach(h AttachOptions) (*AttachSession, error) {
 	return s, err
 }
 
-func (c *Container) attach(h AttachOptions) (*AttachSession, error) {
-	s, err := c.dialMonitor(h)
-	if err != nil {
-		return nil, err
-	}
-	c.rt.writeEvent(c, "attach", nil)
-	return s, nil
-}
+func (c *Container) attach(h AttachOptions) (*AttachSession, error) { return c.dialMonitor(h) }
 
 // dialMonitor connects to the container's monitor and says hello.
 func (c *Container) dialMonitor(h AttachOptions) (*AttachSession, error) {

@@ -74,9 +74,6 @@ func (c *Container) Start(ctx context.Context, opts StartOptions) (*AttachSessio
 	// A start by the user begins the restart policy afresh.
 	c.State.RestartCount, c.State.RestartDelay, c.State.StoppedByUser = 0, 0, false
 	if opts.Attach != nil {
-		c.rt.writeEvent(c, "attach", nil)
-	}
-	if opts.Attach != nil {
 		// Docker's order for a foreground run: create, attach, start.
 		c.rt.writeEvent(c, "attach", nil)
 	}

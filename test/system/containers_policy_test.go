@@ -14,22 +14,11 @@ import (
 	"time"
 )
 
-// containerEvents lists the actions of the event log about the container id
-// (the log libpod appends to, in the env's runroot).
+// containerEvents lists the actions of the recorded events about the
+// container id, in order.
 func (e *Env) containerEvents(id string) []string {
 	e.T.Helper()
-	data, _ := os.ReadFile(filepath.Join(e.RunRoot, "events.log"))
-	var out []string
-	for _, l := range lines(string(data)) {
-		var ev struct {
-			Action string
-			Actor  struct{ ID string }
-		}
-		if json.Unmarshal([]byte(l), &ev) == nil && ev.Actor.ID == id {
-			out = append(out, ev.Action)
-		}
-	}
-	return out
+	return lines(e.TugOK("events", "--since", "1h", "--until", "now", "--filter", "container="+id, "--format", "{{.Action}}").Out)
 }
 
 func count(list []string, s string) int {
@@ -245,22 +234,7 @@ func TestRebootRestart(t *testing.T) {
 	})
 }
 
-// The events of `run --rm` come in Docker's order.
-func TestRunEventOrder(t *testing.T) {
-	withImages(t, func(t *testing.T, e *Env) {
-		e.TugOK("run", "--rm", "--network", "none", "--cidfile", filepath.Join(e.TmpDir, "cid"), Img("busybox"), "echo", "hi")
-		cid, err := os.ReadFile(filepath.Join(e.TmpDir, "cid"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs := e.containerEvents(strings.TrimSpace(string(cid)))
-		if got := strings.Join(evs, ","); got != "create,attach,start,die,destroy" {
-			t.Fatalf("events %s", got)
-		}
-	})
-}
-
-// rootfsPath is where the host sees a running container's root filesystem.
+// touchInContainer creates a file in a running container, from the host.
 func (e *Env) touchInContainer(name, path string) {
 	e.T.Helper()
 	merged := e.inspect(name, "{{.GraphDriver.Data.MergedDir}}")

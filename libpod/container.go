@@ -73,6 +73,10 @@ type ContainerState struct {
 	Rootfs  string `json:"rootfs,omitempty"`
 	// Stopping is set by stop, so that the exit is not mistaken for a crash.
 	Stopping bool `json:"stopping,omitempty"`
+	// Networks are the container's endpoints while it runs (bridge
+	// networks), Ports its published ports as bound.
+	Networks []EndpointState `json:"networks,omitempty"`
+	Ports    []PortBinding   `json:"ports,omitempty"`
 }
 
 // Container is one container as read from the state DB.
@@ -80,6 +84,9 @@ type Container struct {
 	ContainerConfig
 	State ContainerState
 	rt    *Runtime
+	// orphaned says refresh found the container ended with its monitor
+	// gone: no cleanup will come, what it attached must be released here.
+	orphaned bool
 }
 
 // ShortID is the 12-character ID tables and the hostname use.

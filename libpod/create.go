@@ -35,6 +35,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec *specgen.Spec, img *
 	if err := logs.Check(spec.Log.Driver); err != nil {
 		return nil, &specgen.ValidationError{Err: err}
 	}
+	if err := r.resolveNetworks(spec); err != nil {
+		return nil, err
+	}
 	if other := spec.NetworkContainer(); other != "" {
 		if _, err := r.lookupContainer(other); err != nil {
 			return nil, &specgen.ValidationError{Err: fmt.Errorf("joining the network of container %s: %w", other, err)}

@@ -40,8 +40,12 @@ func (r *Runtime) writeEvent(c *Container, action string, attrs map[string]strin
 	for k, v := range attrs {
 		a[k] = v
 	}
-	ev := Event{Status: action, ID: c.ID, From: c.ImageName, Type: "container", Action: action,
-		Actor: Actor{ID: c.ID, Attributes: a}, Scope: "local", Time: now.Unix(), TimeNano: now.UnixNano()}
+	r.appendEvent(Event{Status: action, ID: c.ID, From: c.ImageName, Type: "container", Action: action,
+		Actor: Actor{ID: c.ID, Attributes: a}, Scope: "local", Time: now.Unix(), TimeNano: now.UnixNano()})
+}
+
+// appendEvent writes one event line.
+func (r *Runtime) appendEvent(ev Event) {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return

@@ -46,6 +46,9 @@ func (c *Container) sync() {
 	})
 	if changed {
 		c.dieEvent()
+		if c.orphaned {
+			c.releaseNetwork()
+		}
 	}
 }
 
@@ -58,6 +61,9 @@ func (c *Container) syncLocked() error {
 		return err
 	}
 	c.dieEvent()
+	if c.orphaned {
+		c.releaseNetwork()
+	}
 	return nil
 }
 
@@ -94,6 +100,9 @@ func (c *Container) refresh() bool {
 		c.State.Pid = pid
 		return false
 	}
+	// No cleanup will come for this run: what it attached is released by
+	// whoever records the exit.
+	c.orphaned = true
 	if data, err := os.ReadFile(filepath.Join(c.RunDir(), monitor.ExitFile)); err == nil {
 		var e monitor.Exit
 		if json.Unmarshal(data, &e) == nil {
@@ -373,6 +382,7 @@ func (c *Container) removeLocked() error {
 	} else {
 		return err
 	}
+	c.releaseNetwork()
 	c.releaseRunDir()
 	os.RemoveAll(c.DataDir())
 	if err := r.deleteContainerRow(c.ID); err != nil {
@@ -420,6 +430,12 @@ func (c *Container) Cleanup(run int) error {
 	}
 	if c.Spec.AutoRemove {
 		return c.removeLocked()
+	}
+	if c.usesBridge() || len(c.State.Ports) > 0 {
+		c.releaseNetwork()
+		if err := c.saveState(); err != nil {
+			return err
+		}
 	}
 	if c.State.Mounted {
 		if store, err := c.rt.Store(); err == nil {

@@ -111,13 +111,21 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 	}
 	trace("start: mounted")
 	unmount := func() { pm.abort(); store.Unmount(c.ID, true) }
-	spec, err := c.ociSpec(rootfs, netMode, netNS, shareFrom, opts.Attach)
+	run := c.State.Run + 1
+	plan, err := c.planNetwork(run)
+	if err != nil {
+		unmount()
+		return nil, err
+	}
+	if plan != nil {
+		unmount = func() { pm.abort(); store.Unmount(c.ID, true); c.releaseNetwork() }
+	}
+	spec, err := c.ociSpec(rootfs, netMode, netNS, shareFrom, opts.Attach, plan)
 	if err != nil {
 		unmount()
 		return nil, &StartError{Code: 125, Err: err}
 	}
 	trace("start: spec")
-	run := c.State.Run + 1
 	mcfg := monitor.Config{
 		ID:        c.ID,
 		RunDir:    runDir,
@@ -130,7 +138,10 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		Cleanup:   append(r.selfArgs(), "container", "cleanup", "--run", strconv.Itoa(run), c.ID),
 		Client:    opts.Attach != nil,
 	}
-	if netMode == oci.NetPrivate && c.Spec.Network == specgen.NetworkDefault {
+	if plan != nil {
+		mcfg.Network = plan.attach
+	}
+	if netMode == oci.NetPrivate && c.Spec.Network == specgen.NetworkSlirp {
 		bin, err := exec.LookPath("slirp4netns")
 		if err != nil {
 			unmount()
@@ -154,6 +165,9 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 	}
 	if err != nil {
 		store.Unmount(c.ID, true)
+		if plan != nil {
+			c.releaseNetwork()
+		}
 		code := 125
 		var se *StartError
 		if errors.As(err, &se) {
@@ -177,11 +191,19 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		Mounted:      true,
 		Rootfs:       rootfs,
 	}
+	if plan != nil {
+		st.Networks, st.Ports = plan.endpoints, plan.ports
+	}
 	c.State = st
 	if err := c.saveState(); err != nil {
 		return sess, err
 	}
 	trace("start: state saved")
+	if plan != nil {
+		for _, ep := range plan.endpoints {
+			r.writeNetworkEventFor(ep.NetworkID, ep.NetworkName, "connect", c.ID)
+		}
+	}
 	return sess, nil
 }
 
@@ -191,7 +213,7 @@ func (c *Container) network() (mode, nsPath string, shareFrom *Container, err er
 	switch c.Spec.Network {
 	case specgen.NetworkHost:
 		return oci.NetHost, "", nil, nil
-	case specgen.NetworkNone, specgen.NetworkDefault, "":
+	case specgen.NetworkNone, specgen.NetworkDefault, specgen.NetworkBridge, specgen.NetworkSlirp, "":
 		return oci.NetPrivate, "", nil, nil
 	}
 	name := c.Spec.NetworkContainer()
@@ -207,7 +229,7 @@ func (c *Container) network() (mode, nsPath string, shareFrom *Container, err er
 
 // ociSpec resolves the user in the image, writes /etc/hosts, /etc/hostname
 // and /etc/resolv.conf, and builds the OCI spec.
-func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container, attach *monitor.Hello) (any, error) {
+func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container, attach *monitor.Hello, plan *netPlan) (any, error) {
 	user, err := oci.ResolveUser(rootfs, c.User, c.Spec.GroupAdd)
 	if err != nil {
 		return nil, err
@@ -218,10 +240,13 @@ func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container,
 		hostname = shareFrom.Hostname
 		hosts, hostnameFile, resolv = filepath.Join(shareFrom.DataDir(), "hosts"), filepath.Join(shareFrom.DataDir(), "hostname"), filepath.Join(shareFrom.DataDir(), "resolv.conf")
 	} else {
-		slirp := netMode == oci.NetPrivate && c.Spec.Network == specgen.NetworkDefault
+		slirp := netMode == oci.NetPrivate && c.Spec.Network == specgen.NetworkSlirp
 		eo := oci.EtcOptions{Hostname: hostname, NetMode: netMode, Slirp: slirp, AddHosts: c.Spec.AddHosts, DNS: c.Spec.DNS, DNSSearch: c.Spec.DNSSearch, DNSOptions: c.Spec.DNSOptions}
 		if slirp {
 			eo.ContainerIP, eo.HostGateway = slirpIP, slirpGateway
+		}
+		if plan != nil {
+			c.etcForBridge(&eo, plan)
 		}
 		hostResolv, _ := os.ReadFile("/etc/resolv.conf")
 		for _, f := range []struct {

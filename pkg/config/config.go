@@ -17,6 +17,15 @@ type Config struct {
 	Storage    Storage    `toml:"storage"`
 	Registries Registries `toml:"registries"`
 	Containers Containers `toml:"containers"`
+	Network    Network    `toml:"network"`
+}
+
+// Network shapes container networking.
+type Network struct {
+	// AllowHostLoopback lets rootless containers on bridge networks reach
+	// the host's loopback at 10.0.2.2 (slirp4netns's gateway); off by
+	// default, as in Podman.
+	AllowHostLoopback bool `toml:"allow_host_loopback"`
 }
 
 // Storage selects the graph driver; empty means: overlay, then fuse-overlayfs, then vfs.

@@ -212,7 +212,9 @@ type netHost struct {
 }
 
 func netHostMain() {
-	debugLog := func(format string, a ...any) { fmt.Fprintf(os.Stderr, time.Now().Format(time.RFC3339)+" "+format+"\n", a...) }
+	debugLog := func(format string, a ...any) {
+		fmt.Fprintf(os.Stderr, time.Now().Format(time.RFC3339)+" "+format+"\n", a...)
+	}
 	ready := os.NewFile(3, "ready")
 	fail := func(err error) {
 		fmt.Fprintf(ready, "error: %v\n", err)

@@ -42,11 +42,15 @@ func TestValidateSubnet(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, bad := range []func() error{
-		func() error { return ValidateSubnet(netip.MustParsePrefix("10.1.0.1/16"), netip.Addr{}, netip.Prefix{}) },
+		func() error {
+			return ValidateSubnet(netip.MustParsePrefix("10.1.0.1/16"), netip.Addr{}, netip.Prefix{})
+		},
 		func() error { return ValidateSubnet(s, netip.MustParseAddr("10.2.0.1"), netip.Prefix{}) },
 		func() error { return ValidateSubnet(s, netip.MustParseAddr("10.1.0.0"), netip.Prefix{}) },
 		func() error { return ValidateSubnet(s, netip.Addr{}, netip.MustParsePrefix("10.2.0.0/24")) },
-		func() error { return ValidateSubnet(netip.MustParsePrefix("10.0.0.0/31"), netip.Addr{}, netip.Prefix{}) },
+		func() error {
+			return ValidateSubnet(netip.MustParsePrefix("10.0.0.0/31"), netip.Addr{}, netip.Prefix{})
+		},
 		func() error { return ValidateSubnet(netip.MustParsePrefix("fd00::/64"), netip.Addr{}, netip.Prefix{}) },
 	} {
 		if bad() == nil {

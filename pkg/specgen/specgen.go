@@ -50,12 +50,12 @@ type Spec struct {
 	// PortMappings are -p's; PublishAll (-P) adds every exposed port.
 	PortMappings      []parse.PortMapping `json:"portMappings,omitempty"`
 	PublishAll        bool                `json:"publishAll,omitempty"`
-	Expose            []string            `json:"expose,omitempty"` // --expose, as "80/tcp"
-	AllowHostLoopback bool     `json:"allowHostLoopback,omitempty"` // slirp4netns:allow_host_loopback=true
-	AddHosts          []string `json:"addHosts,omitempty"`          // "name:ip"
-	DNS               []string `json:"dns,omitempty"`
-	DNSSearch         []string `json:"dnsSearch,omitempty"`
-	DNSOptions        []string `json:"dnsOptions,omitempty"`
+	Expose            []string            `json:"expose,omitempty"`            // --expose, as "80/tcp"
+	AllowHostLoopback bool                `json:"allowHostLoopback,omitempty"` // slirp4netns:allow_host_loopback=true
+	AddHosts          []string            `json:"addHosts,omitempty"`          // "name:ip"
+	DNS               []string            `json:"dns,omitempty"`
+	DNSSearch         []string            `json:"dnsSearch,omitempty"`
+	DNSOptions        []string            `json:"dnsOptions,omitempty"`
 
 	Tmpfs map[string]string `json:"tmpfs,omitempty"` // destination -> comma-separated options
 

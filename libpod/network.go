@@ -69,7 +69,7 @@ func (e *NetworkNotFoundError) Unwrap() error { return ErrNoSuchNetwork }
 type ActiveEndpointsError struct{ Name, ID string }
 
 func (e *ActiveEndpointsError) Error() string {
-	return fmt.Sprintf("Error response from daemon: error while removing network: network %s id %s has active endpoints", e.Name, e.ID)
+	return fmt.Sprintf("error while removing network: network %s id %s has active endpoints", e.Name, e.ID)
 }
 
 // NetworkConfig is a network as stored.
@@ -560,7 +560,7 @@ func (r *Runtime) usersOf(n *Network) ([]string, error) {
 // containers that use it (running or not) are removed first.
 func (r *Runtime) RemoveNetwork(n *Network, force bool) error {
 	if n.Builtin {
-		return &specgen.ValidationError{Err: fmt.Errorf("Error response from daemon: %s is a pre-defined network and cannot be removed", n.Name)}
+		return &specgen.ValidationError{Err: fmt.Errorf("%s is a pre-defined network and cannot be removed", n.Name)}
 	}
 	if force {
 		ctrs, err := r.Containers()

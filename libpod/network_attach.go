@@ -70,11 +70,18 @@ func (r *Runtime) resolveNetworks(spec *specgen.Spec) error {
 	return nil
 }
 
-// exposedPorts are the image's and --expose's ports, sorted.
+// ExposedPortKeys are the container's exposed ports ("80/tcp"), sorted.
+func (c *Container) ExposedPortKeys() []string { return c.exposedPorts() }
+
+// exposedPorts are the image's, --expose's and -p's container ports, sorted.
 func (c *Container) exposedPorts() []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, p := range append(append([]string(nil), c.ExposedPorts...), c.Spec.Expose...) {
+	all := append(append([]string(nil), c.ExposedPorts...), c.Spec.Expose...)
+	for _, m := range c.Spec.PortMappings {
+		all = append(all, m.ContainerPortKey())
+	}
+	for _, p := range all {
 		port, proto, err := parse.ParsePortKey(p)
 		if err != nil {
 			continue

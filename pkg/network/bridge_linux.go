@@ -36,16 +36,18 @@ type Endpoint struct {
 }
 
 // handle opens netlink on the namespace at path ("" this process's own).
+// The sockets are made on a thread that entered the namespace (InNS):
+// netlink.NewHandleAt would switch a thread back to the host's namespace,
+// which a rootless process may not do, and then hand the thread back to
+// the scheduler still inside.
 func handle(path string) (*netlink.Handle, error) {
-	if path == "" {
-		return netlink.NewHandle()
-	}
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		return nil, fmt.Errorf("opening the network namespace %s: %w", path, err)
-	}
-	defer ns.Close()
-	return netlink.NewHandleAt(ns)
+	var h *netlink.Handle
+	err := InNS(path, func() error {
+		var err error
+		h, err = netlink.NewHandle()
+		return err
+	})
+	return h, err
 }
 
 // EnsureBridge makes the bridge exist and be up with its gateway address in
@@ -145,7 +147,7 @@ func Attach(bridgeNS, ctrNS string, eps []Endpoint) error {
 		return fmt.Errorf("opening the container's network namespace: %w", err)
 	}
 	defer cns.Close()
-	ch, err := netlink.NewHandleAt(cns)
+	ch, err := handle(ctrNS)
 	if err != nil {
 		return err
 	}

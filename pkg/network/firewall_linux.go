@@ -8,7 +8,6 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,18 +47,16 @@ type Firewall struct {
 	LoopbackDNAT bool
 }
 
+// conn opens one lasting nftables connection in the namespace at nsPath
+// (see handle for why the socket is made on a thread of InNS).
 func conn(nsPath string) (*nftables.Conn, error) {
-	if nsPath == "" {
-		return nftables.New()
-	}
-	ns, err := netns.GetFromPath(nsPath)
-	if err != nil {
-		return nil, fmt.Errorf("opening the network namespace %s: %w", nsPath, err)
-	}
-	defer ns.Close()
-	// The netlink socket is made in the namespace and stays there; the
-	// descriptor is only needed until then.
-	return nftables.New(nftables.WithNetNSFd(int(ns)))
+	var c *nftables.Conn
+	err := InNS(nsPath, func() error {
+		var err error
+		c, err = nftables.New(nftables.AsLasting())
+		return err
+	})
+	return c, err
 }
 
 // Apply replaces the table with the rules for fw, in one transaction.
@@ -68,6 +65,7 @@ func (fw Firewall) Apply() error {
 	if err != nil {
 		return err
 	}
+	defer c.CloseLasting()
 	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: fw.Table}
 	// add+delete+add: the transaction replaces the table whether it existed or not.
 	c.AddTable(t)
@@ -151,6 +149,7 @@ func (fw Firewall) Remove() error {
 	if err != nil {
 		return err
 	}
+	defer c.CloseLasting()
 	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
 	if err != nil {
 		return err

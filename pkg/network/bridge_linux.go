@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -155,6 +156,7 @@ func Attach(bridgeNS, ctrNS string, eps []Endpoint) error {
 	if lo, err := ch.LinkByName("lo"); err == nil {
 		ch.LinkSetUp(lo)
 	}
+	ContainerSysctls(ctrNS)
 	for _, ep := range eps {
 		if err := attachOne(bh, ch, cns, ep); err != nil {
 			return err
@@ -278,4 +280,14 @@ func LinkUp(nsPath, name string) error {
 		return fmt.Errorf("finding %s: %w", name, err)
 	}
 	return h.LinkSetUp(link)
+}
+
+// ContainerSysctls sets what Docker sets in a container's own network
+// namespace: any user may bind low ports and send pings.
+func ContainerSysctls(nsPath string) {
+	InNS(nsPath, func() error {
+		os.WriteFile("/proc/sys/net/ipv4/ip_unprivileged_port_start", []byte("0"), 0o644)
+		os.WriteFile("/proc/sys/net/ipv4/ping_group_range", []byte("0 2147483647"), 0o644)
+		return nil
+	})
 }

@@ -151,8 +151,9 @@ func (t takenSet) conflicts(proto, ip string, port uint16) bool {
 // must be free, random ones are the lowest free from 32768 (or in the
 // given range). taken holds the ports other containers hold.
 func (c *Container) bindPorts(wanted []parse.PortMapping, defaultIP string, taken takenSet) ([]PortBinding, error) {
+	listening := c.rt.Rootless || c.Spec.Network == specgen.NetworkSlirp
 	free := func(proto, ip string, port uint16) bool {
-		return !taken.conflicts(proto, ip, port) && network.FreePort(proto, ip, port)
+		return !taken.conflicts(proto, ip, port) && network.FreePort(proto, ip, port, listening)
 	}
 	var out []PortBinding
 	for _, m := range wanted {

@@ -112,6 +112,11 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 	trace("start: mounted")
 	unmount := func() { pm.abort(); store.Unmount(c.ID, true) }
 	run := c.State.Run + 1
+	if len(c.State.Networks) > 0 || len(c.State.Ports) > 0 {
+		// The last run's cleanup has not come (yet): release what it held.
+		c.releaseNetwork()
+		unix.Unmount(filepath.Join(runDir, monitor.NetNSFile), unix.MNT_DETACH)
+	}
 	plan, err := c.planNetwork(run)
 	if err != nil {
 		unmount()

@@ -389,7 +389,11 @@ func portLines(c *libpod.Container, want string) ([]string, error) {
 		}
 		key = strconv.Itoa(int(p)) + "/" + proto
 	}
-	for _, b := range c.State.Ports {
+	var bound []libpod.PortBinding
+	if c.Running() {
+		bound = c.State.Ports
+	}
+	for _, b := range bound {
 		addr := b.HostIPOrAny() + ":" + strconv.Itoa(int(b.HostPort))
 		if strings.Contains(b.HostIPOrAny(), ":") {
 			addr = "[" + b.HostIPOrAny() + "]:" + strconv.Itoa(int(b.HostPort))

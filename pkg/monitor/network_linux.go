@@ -58,7 +58,9 @@ func (m *monitor) attachNetwork(runDir string, spec *rspec.Spec, haveNS bool) (<
 			if ns == "" {
 				ns = nsPath
 			}
-			p.fwd, err = network.StartForwarder(runDir, ns, a.Ports.Publish, os.Stderr)
+			// "." is the run directory (the monitor works there): a relative
+			// socket path keeps clear of the 108-byte limit of long runroots.
+			p.fwd, err = network.StartForwarder(".", ns, a.Ports.Publish, os.Stderr)
 		default:
 			p.files, err = network.Reserve(a.Ports.Publish)
 		}

@@ -116,7 +116,11 @@ func (f *Forwarder) Close() {
 // Reserve binds every host port of ps without listening, so that no other
 // program takes them while the kernel forwards them (root's DNAT). The
 // files keep the ports; closing them frees the ports.
-func Reserve(ps []Publish) ([]*os.File, error) {
+func Reserve(ps []Publish) ([]*os.File, error) { return bind(ps, false) }
+
+// bind binds the ports; with reuseAddr (SO_REUSEADDR, as Go's listeners
+// set it) a port whose last connections linger in TIME_WAIT counts as free.
+func bind(ps []Publish, reuseAddr bool) ([]*os.File, error) {
 	var out []*os.File
 	fail := func(err error) ([]*os.File, error) {
 		for _, f := range out {
@@ -148,6 +152,9 @@ func Reserve(ps []Publish) ([]*os.File, error) {
 		if err != nil {
 			return fail(err)
 		}
+		if reuseAddr && typ == unix.SOCK_STREAM {
+			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+		}
 		if err := unix.Bind(fd, sa); err != nil {
 			unix.Close(fd)
 			return fail(bindError(p, err))
@@ -158,9 +165,10 @@ func Reserve(ps []Publish) ([]*os.File, error) {
 }
 
 // FreePort reports whether a host port can be bound now (on all addresses,
-// or on ip).
-func FreePort(proto, ip string, p uint16) bool {
-	files, err := Reserve([]Publish{{Proto: proto, HostIP: ip, HostPort: p}})
+// or on ip): by the forwarder's listener (listening, SO_REUSEADDR) or, when
+// not, by Reserve.
+func FreePort(proto, ip string, p uint16, listening bool) bool {
+	files, err := bind([]Publish{{Proto: proto, HostIP: ip, HostPort: p}}, listening)
 	for _, f := range files {
 		f.Close()
 	}

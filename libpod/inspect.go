@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tug-project/tug/pkg/oci"
 	"github.com/tug-project/tug/pkg/parse"
 	"github.com/tug-project/tug/pkg/specgen"
 )
@@ -37,6 +38,8 @@ type InspectContainer struct {
 	ExecIDs         []string
 	HostConfig      InspectHostConfig
 	GraphDriver     InspectGraphDriver
+	SizeRw          *int64 `json:",omitempty"` // with --size
+	SizeRootFs      *int64 `json:",omitempty"`
 	Mounts          []InspectMount
 	Config          InspectConfig
 	NetworkSettings InspectNetworkSettings
@@ -200,6 +203,15 @@ func timeString(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// InspectWithSize is Inspect with SizeRw and SizeRootFs, as inspect --size.
+func (c *Container) InspectWithSize() *InspectContainer {
+	in := c.Inspect()
+	if rw, virt, err := c.rt.ContainerSize(c); err == nil {
+		in.SizeRw, in.SizeRootFs = &rw, &virt
+	}
+	return in
+}
+
 // Inspect builds the inspect document of the container.
 func (c *Container) Inspect() *InspectContainer {
 	s := c.State
@@ -263,8 +275,8 @@ func (c *Container) Inspect() *InspectContainer {
 		Ulimits:         append([]parse.Ulimit{}, sp.Ulimits...),
 	}
 	if !sp.Privileged {
-		in.HostConfig.MaskedPaths = append([]string{}, maskedPathsForInspect...)
-		in.HostConfig.ReadonlyPaths = append([]string{}, readonlyPathsForInspect...)
+		in.HostConfig.MaskedPaths = append([]string{}, oci.MaskedPaths...)
+		in.HostConfig.ReadonlyPaths = append([]string{}, oci.ReadonlyPaths...)
 	}
 	in.GraphDriver = InspectGraphDriver{Name: in.Driver, Data: map[string]string{}}
 	if s.Rootfs != "" {
@@ -417,13 +429,6 @@ func (c *Container) portBindings() map[string][]InspectPortBinding {
 	}
 	return out
 }
-
-var (
-	maskedPathsForInspect = []string{"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
-		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-		"/sys/firmware", "/sys/devices/virtual/powercap"}
-	readonlyPathsForInspect = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
-)
 
 func nonNil(s []string) []string {
 	if s == nil {

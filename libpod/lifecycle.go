@@ -424,9 +424,13 @@ func (c *Container) Cleanup(run int) error {
 	if run != 0 && c.State.Run != run {
 		return nil
 	}
-	c.syncLocked()
+	// One write for the exit and the unmount (or none: --rm removes the row).
+	exited := c.refresh()
 	if c.Running() || c.State.Status == StatusRemoving {
 		return nil
+	}
+	if exited {
+		c.dieEvent()
 	}
 	if c.Spec.AutoRemove {
 		return c.removeLocked()
@@ -443,6 +447,9 @@ func (c *Container) Cleanup(run int) error {
 		}
 		oci.Runtime{Root: c.rt.ociStateRoot(), Rootless: c.rt.Rootless}.Destroy(c.ID)
 		c.State.Mounted, c.State.Rootfs = false, ""
+		exited = true
+	}
+	if exited {
 		if err := c.saveState(); err != nil {
 			return err
 		}

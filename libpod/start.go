@@ -234,7 +234,7 @@ func (c *Container) network() (mode, nsPath string, shareFrom *Container, err er
 
 // ociSpec resolves the user in the image, writes /etc/hosts, /etc/hostname
 // and /etc/resolv.conf, and builds the OCI spec.
-func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container, attach *monitor.Hello, plan *netPlan) (any, error) {
+func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container, attach *monitor.Hello, plan *netPlan) (*rspec.Spec, error) {
 	user, err := oci.ResolveUser(rootfs, c.User, c.Spec.GroupAdd)
 	if err != nil {
 		return nil, err

@@ -93,10 +93,10 @@ func runAttached(ctx context.Context, ctr *libpod.Container, fg foreground) erro
 	if wantStdin {
 		streams.Stdin = os.Stdin
 	}
-	if hello.Stdout == false {
+	if !hello.Stdout {
 		streams.Stdout = nil
 	}
-	if hello.Stderr == false {
+	if !hello.Stderr {
 		streams.Stderr = nil
 	}
 	code, err := sess.Pump(streams)

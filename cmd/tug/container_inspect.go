@@ -15,7 +15,7 @@ import (
 
 // inspectContainers looks up each name and returns Docker's inspect
 // documents; names that match nothing are reported on stderr.
-func inspectContainers(rt *libpod.Runtime, names []string) ([]any, []error) {
+func inspectContainers(rt *libpod.Runtime, names []string, size bool) ([]any, []error) {
 	var docs []any
 	var errs []error
 	for _, n := range names {
@@ -24,7 +24,11 @@ func inspectContainers(rt *libpod.Runtime, names []string) ([]any, []error) {
 			errs = append(errs, err)
 			continue
 		}
-		docs = append(docs, c.Inspect())
+		if size {
+			docs = append(docs, c.InspectWithSize())
+		} else {
+			docs = append(docs, c.Inspect())
+		}
 	}
 	return docs, errs
 }
@@ -72,7 +76,7 @@ func newContainerInspectCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			docs, errs := inspectContainers(rt, args)
+			docs, errs := inspectContainers(rt, args, size)
 			if err := printInspect(cmd, docs, tmpl); err != nil {
 				return err
 			}
@@ -86,7 +90,7 @@ func newContainerInspectCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&tmpl, "format", "f", "", "format the output using the given Go template, or json")
-	cmd.Flags().BoolVarP(&size, "size", "s", false, "display total file sizes")
+	cmd.Flags().BoolVarP(&size, "size", "s", false, "add SizeRw (the writable layer) and SizeRootFs (with the image)")
 	return cmd
 }
 
@@ -98,7 +102,7 @@ func init() {
 }
 
 // inspectContainer is tug inspect's lookup of a container.
-func inspectContainer(name string, _ bool) (any, error) {
+func inspectContainer(name string, size bool) (any, error) {
 	rt, err := getRuntime()
 	if err != nil {
 		return nil, err
@@ -106,6 +110,9 @@ func inspectContainer(name string, _ bool) (any, error) {
 	c, err := rt.LookupContainer(name)
 	if err != nil {
 		return nil, err
+	}
+	if size {
+		return c.InspectWithSize(), nil
 	}
 	return c.Inspect(), nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -183,7 +182,7 @@ func newRmCommand() *cobra.Command {
 		Short: "Remove one or more containers",
 		Args:  minArgs(1, "name the containers to remove"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_ = volumes // anonymous volumes do not exist yet: nothing more to remove
+			// -v: tug makes no anonymous volumes yet, so there are none to remove.
 			return eachContainer(cmd, args, func(c *libpod.Container) error { return c.Remove(force) })
 		},
 	}
@@ -273,5 +272,4 @@ func init() {
 	register("container", "wait", "wait", newWaitCommand)
 	register("container", "exists", "", newExistsCommand)
 	register("container", "cleanup", "", newCleanupCommand)
-	_ = strings.TrimSpace
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tug-project/tug/libpod"
 	"github.com/tug-project/tug/pkg/logs"
 	"github.com/tug-project/tug/pkg/parse"
 )
@@ -96,5 +95,3 @@ func newLogsCommand() *cobra.Command {
 func init() {
 	register("container", "logs", "logs", newLogsCommand)
 }
-
-var _ = libpod.StatusRunning

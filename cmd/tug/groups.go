@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -41,6 +43,11 @@ func group(name string) *cobra.Command {
 	return g
 }
 
+// helperProcess is a re-execution of tug that runs no command line: a
+// container's init, the monitor, storage's helpers. Building the commands
+// would only cost them time and memory.
+var helperProcess = len(os.Args) > 1 && os.Args[1] == "init" || len(os.Args) > 0 && (os.Args[0] == "tug-monitor" || strings.HasPrefix(os.Args[0], "storage-"))
+
 // shortcuts maps a top-level shortcut to the management command it repeats
 // ("images" -> "image ls"), so both share one man page.
 var shortcuts = map[string]string{}
@@ -49,6 +56,9 @@ var shortcuts = map[string]string{}
 // when top is non-empty, at the top level as top: register("image", "ls",
 // "images", newImages, "list") gives both `tug image ls` and `tug images`.
 func register(groupName, sub, top string, mk func() *cobra.Command, aliases ...string) {
+	if helperProcess {
+		return
+	}
 	if groupName != "" {
 		c := mk()
 		c.Use = replaceUseName(c.Use, sub)

@@ -57,12 +57,12 @@ type SpecOptions struct {
 
 // Docker's masked and read-only paths.
 var (
-	maskedPaths = []string{
+	MaskedPaths = []string{
 		"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
 		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
 		"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
 	}
-	readonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+	ReadonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
 )
 
 // Spec builds the OCI runtime spec.
@@ -139,8 +139,8 @@ func Spec(o SpecOptions) (*rspec.Spec, error) {
 		g.Config.Linux.ReadonlyPaths = nil
 		g.Config.Linux.Resources = &rspec.LinuxResources{Devices: []rspec.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}}
 	} else {
-		g.Config.Linux.MaskedPaths = append([]string(nil), maskedPaths...)
-		g.Config.Linux.ReadonlyPaths = append([]string(nil), readonlyPaths...)
+		g.Config.Linux.MaskedPaths = append([]string(nil), MaskedPaths...)
+		g.Config.Linux.ReadonlyPaths = append([]string(nil), ReadonlyPaths...)
 		g.Config.Linux.Resources = &rspec.LinuxResources{Devices: []rspec.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
 	}
 	if !o.Rootless && o.CgroupsPath != "" {

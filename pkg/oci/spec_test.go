@@ -30,7 +30,7 @@ func TestSpecDockerDefaults(t *testing.T) {
 	if s.Linux.Seccomp == nil || len(s.Linux.Seccomp.Syscalls) == 0 {
 		t.Fatal("no default seccomp profile")
 	}
-	if strings.Join(s.Linux.MaskedPaths, ",") != strings.Join(maskedPaths, ",") || len(s.Linux.ReadonlyPaths) != len(readonlyPaths) {
+	if strings.Join(s.Linux.MaskedPaths, ",") != strings.Join(MaskedPaths, ",") || len(s.Linux.ReadonlyPaths) != len(ReadonlyPaths) {
 		t.Fatal("masked or read-only paths are not Docker's")
 	}
 	var ns []string

@@ -92,15 +92,6 @@ type NetworkAttach struct {
 	MAC     string   `json:"mac,omitempty"`
 }
 
-// Options are the per-call flags that are not part of the container.
-type Options struct {
-	Detach     bool
-	Pull       string // always, missing, never
-	CIDFile    string
-	DetachKeys string
-	SigProxy   bool
-}
-
 // ValidationError marks bad user input (exit 125, nothing created).
 type ValidationError struct{ Err error }
 

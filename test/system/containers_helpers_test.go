@@ -124,3 +124,10 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// waitReady waits until a container's script has logged "ready" (its traps
+// are set: PID 1 ignores signals it has no handler for).
+func (e *Env) waitReady(name string) {
+	e.T.Helper()
+	waitUntil(e.T, name+" to be ready", func() bool { return strings.Contains(e.Tug("logs", name).Out, "ready") })
+}

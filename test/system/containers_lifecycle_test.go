@@ -131,7 +131,7 @@ func TestContainersStopKillRestartRm(t *testing.T) {
 		bb := Img("busybox")
 		// A script that traps SIGTERM sees it and exits on its own.
 		e.TugOK("run", "-d", "--name", "trap", bb, "sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.1; done")
-		waitUntil(t, "the trap to be set", func() bool { return strings.Contains(e.Tug("logs", "trap").Out, "ready") })
+		e.waitReady("trap")
 		if out := e.TugOK("stop", "trap").Out; out != "trap\n" {
 			t.Fatalf("stop prints the name: %q", out)
 		}
@@ -151,25 +151,25 @@ func TestContainersStopKillRestartRm(t *testing.T) {
 		}
 		mustContain(t, e.TugOK("ps", "-a", "--filter", "name=stubborn").Out, "Exited (137)")
 		// The config image's STOPSIGNAL is SIGUSR1.
-		e.TugOK("run", "-d", "--name", "usr1", "--entrypoint", "sh", Img("config"), "-c", "trap 'exit 10' USR1; trap 'exit 15' TERM; while :; do sleep 0.1; done")
+		e.TugOK("run", "-d", "--name", "usr1", "--entrypoint", "sh", Img("config"), "-c", "trap 'exit 10' USR1; trap 'exit 15' TERM; echo ready; while :; do sleep 0.1; done")
 		if sig := e.inspect("usr1", "{{.Config.StopSignal}}"); sig != "SIGUSR1" {
 			t.Fatalf("StopSignal %q", sig)
 		}
-		time.Sleep(300 * time.Millisecond)
+		e.waitReady("usr1")
 		e.TugOK("stop", "usr1")
 		if code := e.inspect("usr1", "{{.State.ExitCode}}"); code != "10" {
 			t.Fatalf("STOPSIGNAL not used: exit %s", code)
 		}
 		// --stop-signal overrides it.
-		e.TugOK("run", "-d", "--name", "hup", "--stop-signal", "HUP", bb, "sh", "-c", "trap 'exit 11' HUP; while :; do sleep 0.1; done")
-		time.Sleep(300 * time.Millisecond)
+		e.TugOK("run", "-d", "--name", "hup", "--stop-signal", "HUP", bb, "sh", "-c", "trap 'exit 11' HUP; echo ready; while :; do sleep 0.1; done")
+		e.waitReady("hup")
 		e.TugOK("stop", "hup")
 		if code := e.inspect("hup", "{{.State.ExitCode}}"); code != "11" {
 			t.Fatalf("--stop-signal: exit %s", code)
 		}
 		// kill -s.
-		e.TugOK("run", "-d", "--name", "k", bb, "sh", "-c", "trap 'exit 12' USR2; while :; do sleep 0.1; done")
-		time.Sleep(300 * time.Millisecond)
+		e.TugOK("run", "-d", "--name", "k", bb, "sh", "-c", "trap 'exit 12' USR2; echo ready; while :; do sleep 0.1; done")
+		e.waitReady("k")
 		e.TugOK("kill", "-s", "USR2", "k")
 		if code := e.TugOK("wait", "k").Out; code != "12\n" {
 			t.Fatalf("kill -s USR2 then wait: %q", code)
@@ -250,6 +250,12 @@ func TestContainersInspect(t *testing.T) {
 		e.TugOK("stop", "-t", "0", "quotes")
 		if f := e.inspect("quotes", "{{.State.FinishedAt}}"); f == "0001-01-01T00:00:00Z" {
 			t.Fatal("FinishedAt not set after stop")
+		}
+		if sz := e.inspect("quotes", "{{.SizeRw}} {{.SizeRootFs}}"); sz != "<nil> <nil>" {
+			t.Fatalf("sizes without --size: %q", sz)
+		}
+		if sz := strings.Fields(strings.TrimSpace(e.TugOK("container", "inspect", "-s", "--format", "{{.SizeRw}} {{.SizeRootFs}}", "quotes").Out)); len(sz) != 2 || sz[1] == "0" {
+			t.Fatalf("inspect --size: %q", sz)
 		}
 		// tug inspect finds containers first.
 		if out := strings.TrimSpace(e.TugOK("inspect", "--format", "{{.Name}} {{.State.Status}}", "quotes").Out); out != "/quotes exited" {

@@ -436,10 +436,9 @@ func (c *Container) Cleanup(run int) error {
 		return c.removeLocked()
 	}
 	if c.usesBridge() || len(c.State.Ports) > 0 {
+		held := len(c.State.Networks) > 0 || len(c.State.Ports) > 0
 		c.releaseNetwork()
-		if err := c.saveState(); err != nil {
-			return err
-		}
+		exited = exited || held
 	}
 	if c.State.Mounted {
 		if store, err := c.rt.Store(); err == nil {

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tug-project/tug/pkg/monitor"
 	"github.com/tug-project/tug/pkg/network"
@@ -207,10 +210,10 @@ func (c *Container) prepareNetwork(run int) (*netPlan, error) {
 	defer lock.unlock()
 	trace("network: locked")
 	dirty := r.gcEndpointsLocked()
-	if r.Rootless || r.needsDNS(atts) {
-		if err := r.ensureNetHost(); err != nil {
-			return nil, &StartError{Code: 125, Err: err}
-		}
+	// The network host holds the bridges (and rootless, their namespace)
+	// and serves DNS; it takes them down when no container is left.
+	if err := r.ensureNetHost(); err != nil {
+		return nil, &StartError{Code: 125, Err: err}
 	}
 	plan := &netPlan{attach: &network.Attachment{BridgeNS: r.bridgeNS()}}
 	var nets []*Network
@@ -277,6 +280,7 @@ func (c *Container) prepareNetwork(run int) (*netPlan, error) {
 		return nil, err
 	}
 	trace("network: leased")
+	force := false
 	undo := func(err error) (*netPlan, error) {
 		r.deleteEndpoints(c.ID)
 		r.applyFirewall()
@@ -288,6 +292,7 @@ func (c *Container) prepareNetwork(run int) (*netPlan, error) {
 			return undo(&StartError{Code: 125, Err: err})
 		}
 		dirty = dirty || created
+		force = force || created
 		if created && n.DNS && !r.Rootless {
 			// Its subnet may have moved (claimSubnet).
 			r.netHostSync()
@@ -308,7 +313,7 @@ func (c *Container) prepareNetwork(run int) (*netPlan, error) {
 		plan.attach.Ports = c.publishFor(plan.ports, gw.IP.String(), r.bridgeNS())
 	}
 	if dirty {
-		if err := r.applyFirewall(); err != nil {
+		if err := r.loadFirewall(force); err != nil {
 			return undo(&StartError{Code: 125, Err: err})
 		}
 		trace("network: firewall")
@@ -364,16 +369,6 @@ func (c *Container) publishFor(ports []PortBinding, childIP, ns string) *network
 		p.Publish = append(p.Publish, network.Publish{Proto: b.Protocol, HostIP: b.HostIP, HostPort: b.HostPort, ChildIP: childIP, ChildPort: b.ContainerPort})
 	}
 	return p
-}
-
-// needsDNS reports whether one of the networks has name resolution.
-func (r *Runtime) needsDNS(atts []specgen.NetworkAttach) bool {
-	for _, a := range atts {
-		if a.Name != specgen.DefaultBridge {
-			return true
-		}
-	}
-	return false
 }
 
 // gatewayEndpoint marks the endpoint that carries the default route.
@@ -480,7 +475,10 @@ func (r *Runtime) gcEndpointsLocked() bool {
 	if len(eps) == 0 {
 		return false
 	}
-	return r.dropInterfaces(eps)
+	for _, ep := range eps {
+		r.unpinNetNS(ep.ContainerID)
+	}
+	return r.dropInterfaces(eps, false)
 }
 
 // gcEndpoints is gcEndpointsLocked under the network lock.
@@ -495,38 +493,27 @@ func (r *Runtime) gcEndpoints() {
 	}
 }
 
-// dropInterfaces deletes released endpoints' host veths and, as root, the
-// bridges no endpoint uses any more; it reports whether the firewall
-// needs rebuilding.
-func (r *Runtime) dropInterfaces(eps []EndpointState) bool {
-	if !r.bridgeNSReady() {
-		return false
-	}
+// dropInterfaces lets released endpoints' interfaces go; it reports
+// whether the firewall needs rebuilding (they had published ports). A
+// stopped container's veths die with its network namespace, which its
+// cleanup unpins: deleting them one by one here would only wait for the
+// kernel (an interface's removal waits out RCU grace periods). A live one
+// (disconnect) has its veth deleted.
+func (r *Runtime) dropInterfaces(eps []EndpointState, live bool) bool {
 	dirty := false
-	nets := map[string]string{}
 	for _, ep := range eps {
-		network.DeleteLink(r.bridgeNS(), ep.HostVeth)
-		nets[ep.NetworkID] = ep.Bridge
+		if live && r.bridgeNSReady() {
+			network.DeleteLink(r.bridgeNS(), ep.HostVeth)
+		}
 		dirty = dirty || len(ep.Ports) > 0
 	}
-	if r.Rootless {
-		return dirty
-	}
-	db, err := r.DB()
-	if err != nil {
-		return dirty
-	}
-	for id, bridge := range nets {
-		var n int
-		db.sql.QueryRow(`SELECT COUNT(*) FROM endpoints WHERE network_id = ?`, id).Scan(&n)
-		if n == 0 {
-			// As root a bridge lives while containers use it: the host
-			// keeps no trace of networks at rest.
-			network.DeleteLink("", bridge)
-			dirty = true
-		}
-	}
 	return dirty
+}
+
+// unpinNetNS lets a stopped container's network namespace (and its veths)
+// go.
+func (r *Runtime) unpinNetNS(id string) {
+	unix.Unmount(filepath.Join(r.RunRoot, "containers", id, monitor.NetNSFile), unix.MNT_DETACH)
 }
 
 // deleteEndpoints removes the container's leases (and their interfaces),
@@ -564,14 +551,20 @@ func (c *Container) releaseNetwork() {
 		return
 	}
 	r := c.rt
+	trace("network: release")
 	lock, err := r.lockNetworks()
 	if err != nil {
 		return
 	}
 	eps := r.deleteEndpoints(c.ID)
-	if len(eps) > 0 && r.dropInterfaces(eps) {
-		r.applyFirewall()
+	trace("network: leases released")
+	if len(eps) > 0 {
+		r.unpinNetNS(c.ID)
+		if r.dropInterfaces(eps, false) {
+			r.applyFirewall()
+		}
 	}
+	trace("network: released")
 	lock.unlock()
 	for _, ep := range eps {
 		r.writeNetworkEventFor(ep.NetworkID, ep.NetworkName, "disconnect", c.ID)
@@ -580,8 +573,12 @@ func (c *Container) releaseNetwork() {
 }
 
 // applyFirewall rebuilds the nftables table from the DB: every bridge
-// network (as root, those in use) and, as root, the published ports.
-func (r *Runtime) applyFirewall() error {
+// network and, as root, the published ports.
+func (r *Runtime) applyFirewall() error { return r.loadFirewall(false) }
+
+// loadFirewall is applyFirewall; force loads the rules even when the last
+// ones loaded were the same (a bridge was just made: the table may be new).
+func (r *Runtime) loadFirewall(force bool) error {
 	if !r.bridgeNSReady() {
 		return nil
 	}
@@ -593,7 +590,6 @@ func (r *Runtime) applyFirewall() error {
 	if err != nil {
 		return err
 	}
-	inUse := map[string]bool{}
 	var dnat []network.DNAT
 	rows, err := db.sql.Query(`SELECT config FROM endpoints`)
 	if err != nil {
@@ -606,7 +602,6 @@ func (r *Runtime) applyFirewall() error {
 		if json.Unmarshal([]byte(s), &ep) != nil {
 			continue
 		}
-		inUse[ep.NetworkID] = true
 		for _, p := range ep.Ports {
 			d := network.DNAT{Proto: p.Protocol, HostPort: p.HostPort, ContainerIP: ep.IP, ContainerPort: p.ContainerPort}
 			if p.HostIP != "" {
@@ -621,15 +616,23 @@ func (r *Runtime) applyFirewall() error {
 		fw.Ports = dnat
 	}
 	for _, n := range nets {
-		if n.Driver != DriverBridge || (!r.Rootless && !inUse[n.ID]) {
-			continue
+		if n.Driver == DriverBridge {
+			fw.Nets = append(fw.Nets, network.FirewallNet{Subnet: n.Subnet, Internal: n.Internal, Masquerade: !n.NoMasquerade})
 		}
-		fw.Nets = append(fw.Nets, network.FirewallNet{Subnet: n.Subnet, Internal: n.Internal, Masquerade: !n.NoMasquerade})
 	}
-	if len(fw.Nets) == 0 && !r.Rootless {
-		return fw.Remove()
+	// The same rules are not loaded again (a transaction costs ~10 ms).
+	sum := fw.Digest()
+	sumFile := filepath.Join(r.netDir(), "firewall.sum")
+	if !force {
+		if old, err := os.ReadFile(sumFile); err == nil && string(old) == sum {
+			return nil
+		}
 	}
-	return fw.Apply()
+	if err := fw.Apply(); err != nil {
+		os.Remove(sumFile)
+		return err
+	}
+	return os.WriteFile(sumFile, []byte(sum), 0o600)
 }
 
 // netNSPath is where a running container's network namespace can be entered.
@@ -725,10 +728,8 @@ func (c *Container) connectLive(n *Network, att specgen.NetworkAttach) (Endpoint
 	}
 	defer lock.unlock()
 	dirty := r.gcEndpointsLocked()
-	if r.Rootless || n.DNS {
-		if err := r.ensureNetHost(); err != nil {
-			return EndpointState{}, err
-		}
+	if err := r.ensureNetHost(); err != nil {
+		return EndpointState{}, err
 	}
 	db, err := r.DB()
 	if err != nil {
@@ -753,7 +754,7 @@ func (c *Container) connectLive(n *Network, att specgen.NetworkAttach) (Endpoint
 			_, err := tx.Exec(`DELETE FROM endpoints WHERE container_id = ? AND network_id = ?`, c.ID, n.ID)
 			return err
 		})
-		if r.dropInterfaces([]EndpointState{ep}) || dirty {
+		if r.dropInterfaces([]EndpointState{ep}, true) || dirty {
 			r.applyFirewall()
 		}
 		return EndpointState{}, err
@@ -763,7 +764,7 @@ func (c *Container) connectLive(n *Network, att specgen.NetworkAttach) (Endpoint
 		return fail(err)
 	}
 	if created || dirty {
-		if err := r.applyFirewall(); err != nil {
+		if err := r.loadFirewall(created); err != nil {
 			return fail(err)
 		}
 	}
@@ -822,7 +823,7 @@ func (c *Container) Disconnect(n *Network, force bool) error {
 				return rows.Err()
 			})
 		}
-		if r.dropInterfaces(gone) {
+		if r.dropInterfaces(gone, true) {
 			r.applyFirewall()
 		}
 		nl.unlock()

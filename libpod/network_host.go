@@ -204,8 +204,11 @@ type netHost struct {
 	slirp *network.Slirp
 	dns   *network.DNSServer
 
-	mu   sync.Mutex
-	snap *dnsSnapshot
+	mu sync.Mutex
+	// bridges are the bridges of the root's networks, for the teardown
+	// (as root) even when the state DB is gone.
+	bridges map[string]bool
+	snap    *dnsSnapshot
 	ver  int64
 	// missing are gateways the DNS server could not listen on yet.
 	missing map[netip.Addr]bool
@@ -237,7 +240,7 @@ func netHostMain() {
 	if err != nil {
 		fail(err)
 	}
-	h := &netHost{r: r, missing: map[netip.Addr]bool{}}
+	h := &netHost{r: r, missing: map[netip.Addr]bool{}, bridges: map[string]bool{}}
 	if err := h.start(); err != nil {
 		h.teardown()
 		fail(err)
@@ -313,11 +316,16 @@ func (h *netHost) sync() {
 		return
 	}
 	var gws []netip.Addr
+	h.mu.Lock()
 	for _, n := range nets {
 		if n.Driver == DriverBridge && n.DNS && n.Gateway.IsValid() {
 			gws = append(gws, n.Gateway)
 		}
+		if n.Driver == DriverBridge && n.Bridge != "" {
+			h.bridges[n.Bridge] = true
+		}
 	}
+	h.mu.Unlock()
 	h.dns.Keep(gws)
 	for _, gw := range gws {
 		err := h.dns.Listen(h.r.bridgeNS(), gw)
@@ -446,7 +454,21 @@ func (h *netHost) teardown() {
 	}
 	if h.r.Rootless {
 		network.RemoveNS(h.r.bridgeNS())
+	} else {
+		// As root the bridges are the host's: none outlives its use.
+		if nets, err := h.r.Networks(); err == nil {
+			for _, n := range nets {
+				if n.Driver == DriverBridge && n.Bridge != "" {
+					h.bridges[n.Bridge] = true
+				}
+			}
+		}
+		for b := range h.bridges {
+			network.DeleteLink("", b)
+		}
+		network.Firewall{Table: h.r.firewallTable()}.Remove()
 	}
+	os.Remove(filepath.Join(h.r.netDir(), "firewall.sum"))
 	if data, err := os.ReadFile(h.r.netHostPidFile()); err == nil && strings.HasPrefix(string(data), strconv.Itoa(os.Getpid())+" ") {
 		os.Remove(h.r.netHostPidFile())
 	}

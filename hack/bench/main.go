@@ -98,11 +98,17 @@ var benchmarks = []benchmark{
 	{"rootless first call: unshare true (creates the namespace)", "-", benchUnshareCold},
 	{"rootless later call: unshare true (joins)", "-", benchUnshareWarm},
 	{"rootless run --rm --network none IMAGE true", "< 40 ms, >= 5x podman", benchRunRootlessNone},
-	{"rootless run --rm IMAGE true (default network)", "< 60 ms", benchRunRootlessDefault},
+	{"rootless run --rm IMAGE true (default bridge network)", "< 60 ms", benchRunRootlessDefault},
 	{"root run --rm --network none IMAGE true", "-", benchRunRoot},
 	{"ps -a with 100 containers", "< 25 ms", benchPs100},
 	{"16 concurrent run --rm (mean per run)", "<= 3x one run", benchConcurrent},
 	{"monitor idle RSS", "< 5 MB", benchMonitorRSS},
+	{"root run --rm --network mynet IMAGE true", "< 80 ms", benchRunNetworkRoot},
+	{"rootless run --rm --network mynet IMAGE true", "< 80 ms", benchRunNetworkRootless},
+	{"root 1 GiB host -> container (published port)", ">= podman", benchInRoot},
+	{"rootless 1 GiB host -> container (published port)", ">= podman", benchInRootless},
+	{"root 1 GiB container -> host (egress)", "-", benchOutRoot},
+	{"rootless 1 GiB container -> host (egress)", "-", benchOutRootless},
 }
 
 func report(results []result, hasPodman bool) {

@@ -1,6 +1,9 @@
 package network
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -57,6 +60,13 @@ func conn(nsPath string) (*nftables.Conn, error) {
 		return err
 	})
 	return c, err
+}
+
+// Digest identifies the rules fw loads.
+func (fw Firewall) Digest() string {
+	b, _ := json.Marshal(fw)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // Apply replaces the table with the rules for fw, in one transaction.

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"go.podman.io/storage/pkg/reexec"
 	"golang.org/x/sys/unix"
 
+	"github.com/tug-project/tug/pkg/monitor"
 	"github.com/tug-project/tug/pkg/network"
 )
 
@@ -248,6 +250,9 @@ func netHostMain() {
 	ready.Write([]byte("ok\n"))
 	ready.Close()
 	debugLog("network host %d ready", os.Getpid())
+	// It idles for as long as containers run: keep it small.
+	debug.SetGCPercent(20)
+	time.AfterFunc(time.Second, monitor.TrimMemory)
 	reason := h.run()
 	debugLog("network host exiting: %s", reason)
 }

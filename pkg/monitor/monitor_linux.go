@@ -139,6 +139,8 @@ func run(runDir string) error {
 	code := proc.Wait()
 	trim.Stop()
 	trace("exited")
+	// Published ports are free once the container has exited, before stop returns.
+	m.ports.close()
 	finished := time.Now().UTC()
 	waitTimeout(outputs, 5*time.Second)
 	trace("output drained")

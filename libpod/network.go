@@ -39,6 +39,14 @@ const networksSchema = `CREATE TABLE networks (
 		UNIQUE (container_id, network_id)
 	 );`
 
+func init() {
+	// After a reboot no container is attached to anything.
+	rebootHooks = append(rebootHooks, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`DELETE FROM endpoints`)
+		return err
+	})
+}
+
 // Network drivers.
 const (
 	DriverBridge = "bridge"

@@ -256,6 +256,9 @@ func createContainer(cmd *cobra.Command, f *createFlags, args []string) (*libpod
 	if err != nil {
 		return nil, nil, usageError(cmd, err)
 	}
+	if (len(spec.PortMappings) > 0 || spec.PublishAll) && (spec.Network == specgen.NetworkHost || spec.Network == specgen.NetworkNone) {
+		fmt.Fprintf(os.Stderr, "WARNING: Published ports are discarded when using %s network mode\n", spec.Network)
+	}
 	rt, err := getRuntime()
 	if err != nil {
 		return nil, nil, err

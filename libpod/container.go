@@ -252,8 +252,11 @@ func (c *Container) reload() error {
 	return nil
 }
 
-// Running reports a running container (after sync).
-func (c *Container) Running() bool { return c.State.Status == StatusRunning }
+// Running reports a running container (after sync). A paused container is
+// running too, as Docker's State.Running says: its processes exist, frozen.
+func (c *Container) Running() bool {
+	return c.State.Status == StatusRunning || c.State.Status == StatusPaused
+}
 
 func init() {
 	// After a reboot nothing runs: running containers read as exited, as

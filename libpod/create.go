@@ -35,13 +35,19 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec *specgen.Spec, img *
 	if err := logs.Check(spec.Log.Driver); err != nil {
 		return nil, &specgen.ValidationError{Err: err}
 	}
+	if err := r.checkResources(spec.Resources); err != nil {
+		return nil, err
+	}
 	if err := r.resolveNetworks(spec); err != nil {
 		return nil, err
 	}
 	if other := spec.NetworkContainer(); other != "" {
-		if _, err := r.lookupContainer(other); err != nil {
+		oc, err := r.lookupContainer(other)
+		if err != nil {
 			return nil, &specgen.ValidationError{Err: fmt.Errorf("joining the network of container %s: %w", other, err)}
 		}
+		// By ID, as Docker records it: a rename of the other must not break it.
+		spec.Network = "container:" + oc.ID
 	}
 	c := &Container{rt: r}
 	c.ID = newID()

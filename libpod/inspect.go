@@ -95,6 +95,20 @@ type InspectHostConfig struct {
 	Ulimits         []parse.Ulimit
 	MaskedPaths     []string
 	ReadonlyPaths   []string
+	InspectResources
+}
+
+// InspectResources are HostConfig's limits, as Docker's (0 or null: none).
+type InspectResources struct {
+	CpuShares         int64
+	Memory            int64
+	NanoCpus          int64
+	CpuPeriod         int64
+	CpuQuota          int64
+	CpusetCpus        string
+	MemoryReservation int64
+	MemorySwap        int64
+	PidsLimit         *int64
 }
 
 // InspectLogConfig is the log driver and its options.
@@ -221,7 +235,7 @@ func (c *Container) Inspect() *InspectContainer {
 		Created: timeString(c.Created),
 		Args:    []string{},
 		State: InspectState{
-			Status: s.Status, Running: s.Status == StatusRunning, Paused: s.Status == StatusPaused,
+			Status: s.Status, Running: c.Running(), Paused: s.Status == StatusPaused,
 			Dead: s.Status == StatusDead, OOMKilled: s.OOMKilled, Pid: s.Pid, ExitCode: s.ExitCode, Error: s.Error,
 			StartedAt: timeString(s.StartedAt), FinishedAt: timeString(s.FinishedAt),
 		},
@@ -274,6 +288,14 @@ func (c *Container) Inspect() *InspectContainer {
 		Runtime:         "tug",
 		Ulimits:         append([]parse.Ulimit{}, sp.Ulimits...),
 	}
+	res := sp.Resources
+	hc := &in.HostConfig
+	hc.CpuShares, hc.Memory, hc.NanoCpus, hc.CpusetCpus = res.CPUShares, res.Memory, res.NanoCPUs, res.CpusetCpus
+	hc.MemoryReservation, hc.MemorySwap = res.MemoryReservation, res.SwapLimit()
+	if res.PidsLimit != 0 {
+		pids := res.PidsLimit
+		hc.PidsLimit = &pids
+	}
 	if !sp.Privileged {
 		in.HostConfig.MaskedPaths = append([]string{}, oci.MaskedPaths...)
 		in.HostConfig.ReadonlyPaths = append([]string{}, oci.ReadonlyPaths...)
@@ -324,7 +346,7 @@ func (c *Container) Inspect() *InspectContainer {
 
 func (c *Container) networkSettings(mode string) InspectNetworkSettings {
 	ns := InspectNetworkSettings{Ports: map[string]any{}, Networks: map[string]*InspectEndpoint{}}
-	running := c.State.Status == StatusRunning
+	running := c.Running()
 	if running && c.State.Pid > 0 {
 		sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", c.ID, c.State.Run)))
 		ns.SandboxID = hex.EncodeToString(sum[:])

@@ -187,6 +187,9 @@ func (c *Container) Kill(sig syscall.Signal) error {
 	if err := c.signal(sig); err != nil {
 		return err
 	}
+	if sig == syscall.SIGKILL {
+		c.thawAfterSignal() // other signals wait for unpause, as the processes do
+	}
 	c.rt.writeEvent(c, "kill", map[string]string{"signal": fmt.Sprint(int(sig))})
 	return nil
 }
@@ -224,6 +227,7 @@ func (c *Container) Stop(timeout time.Duration) error {
 	}
 	pid := c.containerPid()
 	c.signal(sig)
+	c.thawAfterSignal()
 	// Waiting happens without the lock: ps, logs and other containers'
 	// commands go on meanwhile.
 	lock.unlock()
@@ -338,11 +342,15 @@ func (c *Container) Remove(force bool) error {
 	}
 	c.syncLocked()
 	if c.Running() {
+		if !force && c.State.Status == StatusPaused {
+			return fmt.Errorf("cannot remove a paused container, unpause and then stop the container before attempting removal or force remove")
+		}
 		if !force {
 			return &RunningError{ID: c.Name}
 		}
 		pid := c.containerPid()
 		c.signal(syscall.SIGKILL)
+		c.thawAfterSignal()
 		if c.State.MonitorPid == 0 {
 			// No monitor: the runtime kills and reaps what is left.
 			oci.Runtime{Root: c.rt.ociStateRoot(), Rootless: c.rt.Rootless}.Destroy(c.ID)

@@ -62,6 +62,8 @@ func (c *Container) Start(ctx context.Context, opts StartOptions) (*AttachSessio
 		return nil, nil
 	case StatusRemoving:
 		return nil, fmt.Errorf("container %s is being removed", c.Name)
+	case StatusPaused:
+		return nil, fmt.Errorf("cannot start a paused container, try unpause instead")
 	}
 	sess, err := c.startLocked(opts)
 	if err != nil {
@@ -263,25 +265,7 @@ func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container,
 			}
 		}
 	}
-	env := c.Env
-	has := func(k string) bool {
-		for _, kv := range env {
-			if strings.HasPrefix(kv, k+"=") {
-				return true
-			}
-		}
-		return false
-	}
-	if !has("PATH") {
-		env = append(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-	}
-	env = append([]string{"HOSTNAME=" + hostname}, env...)
-	if c.Spec.Tty && !has("TERM") {
-		env = append(env, "TERM=xterm")
-	}
-	if !has("HOME") {
-		env = append(env, "HOME="+user.Home)
-	}
+	env := processEnv(c.Env, hostname, c.Spec.Tty, user.Home)
 	cwd := c.WorkingDir
 	if cwd == "" {
 		cwd = "/"
@@ -300,6 +284,7 @@ func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container,
 	}
 	if !c.rt.Rootless {
 		opts.CgroupsPath = "/tug/" + c.ID
+		opts.Limits = c.limits()
 	}
 	spec, err := oci.Spec(opts)
 	if err != nil {

@@ -148,6 +148,9 @@ func newAttachCommand() *cobra.Command {
 			if !ctr.Running() {
 				return &exitCodeError{code: 1, msg: "You cannot attach to a stopped container, start it first"}
 			}
+			if ctr.State.Status == libpod.StatusPaused {
+				return &exitCodeError{code: 1, msg: "You cannot attach to a paused container, unpause it first"}
+			}
 			return runAttached(cmd.Context(), ctr, foreground{keys: keys, sigProxy: sigProxy, noStdin: noStdin})
 		},
 	}

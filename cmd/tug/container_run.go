@@ -34,6 +34,7 @@ type createFlags struct {
 	privileged, readOnly                                  bool
 	capAdd, capDrop, securityOpt, groupAdd, ulimits       []string
 	reg                                                   registryFlags
+	resources                                             resourceFlags
 }
 
 func addCreateFlags(fs *pflag.FlagSet, f *createFlags) {
@@ -83,6 +84,7 @@ func addCreateFlags(fs *pflag.FlagSet, f *createFlags) {
 	fs.StringArrayVar(&f.capDrop, "cap-drop", nil, "drop Linux capabilities")
 	fs.StringArrayVar(&f.securityOpt, "security-opt", nil, "security options (seccomp=unconfined|PROFILE.json, no-new-privileges, label=disable)")
 	fs.StringArrayVar(&f.ulimits, "ulimit", nil, "ulimit options (NAME=SOFT[:HARD])")
+	addResourceFlags(fs, &f.resources)
 }
 
 // spec turns the flags and arguments (IMAGE [COMMAND [ARG...]]) into a
@@ -186,6 +188,9 @@ func (f *createFlags) spec(fs *pflag.FlagSet, args []string) (*specgen.Spec, err
 			return nil, err
 		}
 		s.Ulimits = append(s.Ulimits, ul)
+	}
+	if s.Resources, err = f.resources.resources(); err != nil {
+		return nil, err
 	}
 	switch f.pull {
 	case "always", "missing", "never":

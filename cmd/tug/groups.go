@@ -46,7 +46,7 @@ func group(name string) *cobra.Command {
 // helperProcess is a re-execution of tug that runs no command line: a
 // container's init, the monitor, storage's helpers. Building the commands
 // would only cost them time and memory.
-var helperProcess = len(os.Args) > 1 && os.Args[1] == "init" || len(os.Args) > 0 && (os.Args[0] == "tug-monitor" || strings.HasPrefix(os.Args[0], "storage-"))
+var helperProcess = len(os.Args) > 1 && os.Args[1] == "init" || len(os.Args) > 0 && (os.Args[0] == "tug-monitor" || os.Args[0] == "tug-exec" || strings.HasPrefix(os.Args[0], "storage-"))
 
 // shortcuts maps a top-level shortcut to the management command it repeats
 // ("images" -> "image ls"), so both share one man page.

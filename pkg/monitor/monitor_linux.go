@@ -144,7 +144,7 @@ func run(runDir string) error {
 	finished := time.Now().UTC()
 	waitTimeout(outputs, 5*time.Second)
 	trace("output drained")
-	exit := Exit{Code: code, FinishedAt: finished}
+	exit := Exit{Code: code, FinishedAt: finished, OOMKilled: proc.OOMKilled()}
 	writeExitFile(exit)
 	proc.Destroy()
 	trace("destroyed")

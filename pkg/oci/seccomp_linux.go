@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -338,7 +339,15 @@ func earlySeccomp(spec *rspec.Spec, cacheDir string) []byte {
 // container's state directory, found through the exec fifo libcontainer
 // passes. A filter that is there but cannot be loaded ends the init: the
 // container must not run with the late filter alone.
+//
+// An exec's init (libcontainer's setns init) has no exec fifo: Runtime.Exec
+// passes the early program as a memfd on fd 3, which is loaded here and then
+// closed on exec, so that the command never sees it.
 func LoadEarlySeccomp() {
+	if os.Getenv("_LIBCONTAINER_INITTYPE") == "setns" {
+		loadExecSeccomp()
+		return
+	}
 	fd := os.Getenv("_LIBCONTAINER_FIFOFD")
 	if fd == "" {
 		return
@@ -372,4 +381,35 @@ func loadBPF(prog []byte) error {
 		return errno
 	}
 	return nil
+}
+
+func loadExecSeccomp() {
+	const fd = 3
+	if name, err := os.Readlink("/proc/self/fd/3"); err != nil || name != "/memfd:"+execSeccompName+" (deleted)" {
+		return
+	}
+	// Read through the raw fd: an *os.File would close it when collected,
+	// and it must stay open (libcontainer counts it as passed) until execve
+	// closes it.
+	var st unix.Stat_t
+	err := unix.Fstat(fd, &st)
+	prog := make([]byte, st.Size)
+	for off := 0; err == nil && off < len(prog); {
+		var n int
+		n, err = unix.Pread(fd, prog[off:], int64(off))
+		if n == 0 && err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		off += n
+	}
+	if err == nil {
+		_, err = unix.FcntlInt(fd, unix.F_SETFD, unix.FD_CLOEXEC)
+	}
+	if err == nil {
+		err = loadBPF(prog)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loading the seccomp filter:", err)
+		os.Exit(255)
+	}
 }

@@ -53,6 +53,7 @@ type SpecOptions struct {
 
 	Rootless    bool   // inside the user namespace: no cgroups, sysfs and devices bound
 	CgroupsPath string // "" for none
+	Limits      Limits // applied through CgroupsPath (resources_linux.go)
 }
 
 // Docker's masked and read-only paths.
@@ -145,6 +146,7 @@ func Spec(o SpecOptions) (*rspec.Spec, error) {
 	}
 	if !o.Rootless && o.CgroupsPath != "" {
 		g.SetLinuxCgroupsPath(o.CgroupsPath)
+		o.Limits.apply(g.Config.Linux.Resources)
 	}
 
 	spec := g.Config

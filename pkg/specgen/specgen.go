@@ -67,6 +67,8 @@ type Spec struct {
 	NoNewPrivileges bool           `json:"noNewPrivileges,omitempty"`
 	ReadOnly        bool           `json:"readOnly,omitempty"`
 	Ulimits         []parse.Ulimit `json:"ulimits,omitempty"`
+
+	Resources Resources `json:"resources,omitzero"` // resources.go
 }
 
 // Network modes.
@@ -227,6 +229,9 @@ func (s *Spec) Validate() error {
 		if err := parse.ContainerPath(dest); err != nil {
 			return invalid("invalid --tmpfs: %v", err)
 		}
+	}
+	if err := s.Resources.validate(); err != nil {
+		return err
 	}
 	var err error
 	if s.CapAdd, err = normalizeCaps(s.CapAdd); err != nil {

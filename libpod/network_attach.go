@@ -942,3 +942,50 @@ func (c *Container) etcForBridge(eo *oci.EtcOptions, plan *netPlan) {
 		eo.Slirp = eo.DNS == nil && c.rt.Rootless
 	}
 }
+
+// renameEndpoints makes a renamed running container answer to its new
+// name on its networks (DNS reads the endpoints).
+func (c *Container) renameEndpoints(oldName, newName string) {
+	rename := func(ep *EndpointState) {
+		ep.Name = newName
+		for i, n := range ep.DNSNames {
+			if n == oldName {
+				ep.DNSNames[i] = newName
+			}
+		}
+	}
+	db, err := c.rt.DB()
+	if err != nil || len(c.State.Networks) == 0 {
+		return
+	}
+	db.Update(context.Background(), func(tx *sql.Tx) error {
+		rows, err := tx.Query(`SELECT network_id, config FROM endpoints WHERE container_id = ?`, c.ID)
+		if err != nil {
+			return err
+		}
+		type upd struct{ net, cfg string }
+		var ups []upd
+		for rows.Next() {
+			var id, s string
+			rows.Scan(&id, &s)
+			var ep EndpointState
+			if json.Unmarshal([]byte(s), &ep) == nil {
+				rename(&ep)
+				b, _ := json.Marshal(ep)
+				ups = append(ups, upd{id, string(b)})
+			}
+		}
+		rows.Close()
+		for _, u := range ups {
+			if _, err := tx.Exec(`UPDATE endpoints SET config = ? WHERE container_id = ? AND network_id = ?`, u.cfg, c.ID, u.net); err != nil {
+				return err
+			}
+		}
+		for i := range c.State.Networks {
+			rename(&c.State.Networks[i])
+		}
+		b, _ := json.Marshal(c.State)
+		_, err = tx.Exec(`UPDATE containers SET state = ? WHERE id = ?`, string(b), c.ID)
+		return err
+	})
+}

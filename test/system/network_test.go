@@ -176,6 +176,12 @@ func TestNetworkNameResolution(t *testing.T) {
 		if r.Code == 0 || !strings.Contains(r.Out, "100% packet loss") {
 			t.Fatalf("web reached by address from another network: %d %q", r.Code, r.Out)
 		}
+		// A renamed container answers to its new name.
+		e.TugOK("rename", "web", "site")
+		if out := e.TugOK("run", "--rm", "--network", "front", bb, "wget", "-qO-", "http://site/").Out; out != "<h1>hello from tug</h1>\n" {
+			t.Fatalf("after rename: %q", out)
+		}
+		e.TugOK("rename", "site", "web")
 		// The default bridge network has no name resolution.
 		e.TugOK("run", "-d", "--name", "plain", bb, "sleep", "300")
 		r = e.Tug("run", "--rm", bb, "ping", "-c", "1", "plain")

@@ -811,8 +811,10 @@ func endpointID(ctr, net string, run int) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// hostVethName names the host end of a container's veth on a network.
-func hostVethName(ctr, net string) string {
-	sum := sha256.Sum256([]byte(ctr + "/" + net))
+// hostVethName names the host end of a container's veth on a network for
+// one start: the last start's veth may still be on its way out (a network
+// namespace is freed asynchronously).
+func hostVethName(ctr, net string, run int) string {
+	sum := sha256.Sum256([]byte(ctr + "/" + net + "/" + strconv.Itoa(run)))
 	return "veth" + hex.EncodeToString(sum[:])[:8]
 }

@@ -425,7 +425,7 @@ func (c *Container) lease(tx *sql.Tx, n *Network, a specgen.NetworkAttach, index
 	}
 	ep := EndpointState{NetworkID: n.ID, NetworkName: n.Name, ContainerID: c.ID, EndpointID: endpointID(c.ID, n.ID, run),
 		IP: ip, PrefixLen: n.Subnet.Bits(), Gateway: n.Gateway, MAC: mac, IfName: "eth" + strconv.Itoa(index),
-		HostVeth: hostVethName(c.ID, n.ID), Bridge: n.Bridge, Aliases: a.Aliases, Run: run, Name: c.Name}
+		HostVeth: hostVethName(c.ID, n.ID, run), Bridge: n.Bridge, Aliases: a.Aliases, Run: run, Name: c.Name}
 	if n.DNS {
 		ep.DNSNames = append([]string{c.Name, c.ShortID()}, a.Aliases...)
 	}

@@ -211,7 +211,7 @@ type netHost struct {
 	// (as root) even when the state DB is gone.
 	bridges map[string]bool
 	snap    *dnsSnapshot
-	ver  int64
+	ver     int64
 	// missing are gateways the DNS server could not listen on yet.
 	missing map[netip.Addr]bool
 }

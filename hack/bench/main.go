@@ -100,6 +100,7 @@ var benchmarks = []benchmark{
 	{"rootless run --rm --network none IMAGE true", "< 40 ms, >= 5x podman", benchRunRootlessNone},
 	{"rootless run --rm IMAGE true (default bridge network)", "< 60 ms", benchRunRootlessDefault},
 	{"root run --rm --network none IMAGE true", "-", benchRunRoot},
+	{"root run --rm IMAGE true (default bridge network)", "-", benchRunRootDefault},
 	{"ps -a with 100 containers", "< 25 ms", benchPs100},
 	{"16 concurrent run --rm (mean per run)", "<= 3x one run", benchConcurrent},
 	{"monitor idle RSS", "< 5 MB", benchMonitorRSS},

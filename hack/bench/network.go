@@ -304,3 +304,19 @@ func benchOutRootless(reg *testregistry.Registry, hasPodman bool) (result, error
 	}
 	return throughputOut(reg, rootlessRunners(b, "net-out", hasPodman), true, conf)
 }
+
+// benchRunRootDefault is run --rm on the default bridge network as root,
+// beside the --network none figure, for what the network costs a run.
+func benchRunRootDefault(reg *testregistry.Registry, hasPodman bool) (result, error) {
+	ref, err := benchImage(reg)
+	if err != nil {
+		return result{}, err
+	}
+	res, err := timeRunners(rootRunners(filepath.Join(workDir, "run-root-bridge"), hasPodman), ref, *runs*2, func(r runner) []string {
+		return r.argv(r.runArgs(ref, "true")...)
+	})
+	if err == nil && res.podman > 0 {
+		res.note = fmt.Sprintf("%.1fx faster than podman", float64(res.podman)/float64(res.tug))
+	}
+	return res, err
+}

@@ -42,7 +42,11 @@ func (c *Container) Attach(h AttachOptions) (*AttachSession, error) {
 	if !c.Running() {
 		return nil, fmt.Errorf("you cannot attach to a stopped container, start it first")
 	}
-	return c.attach(h)
+	s, err := c.attach(h)
+	if err == nil {
+		c.rt.writeEvent(c, "attach", nil)
+	}
+	return s, err
 }
 
 func (c *Container) attach(h AttachOptions) (*AttachSession, error) {

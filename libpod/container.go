@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tug-project/tug/pkg/parse"
 	"github.com/tug-project/tug/pkg/specgen"
 )
 
@@ -47,6 +48,9 @@ type ContainerConfig struct {
 	StopTimeout  int               `json:"stopTimeout"`
 	ExposedPorts []string          `json:"exposedPorts,omitempty"`
 	Volumes      []string          `json:"volumes,omitempty"`
+	// Mounts are the volumes, binds and tmpfs mounts, resolved at creation
+	// (volumes-from copied, anonymous volumes named, image VOLUMEs added).
+	Mounts []parse.Mount `json:"mounts,omitempty"`
 }
 
 // Command is the process a container runs: entrypoint then cmd.
@@ -77,6 +81,11 @@ type ContainerState struct {
 	// networks), Ports its published ports as bound.
 	Networks []EndpointState `json:"networks,omitempty"`
 	Ports    []PortBinding   `json:"ports,omitempty"`
+	// CreatorPid (with its start time) is the tug process that created the
+	// container and may be about to start it (run): while it lives, prune
+	// leaves the created container alone. A start clears it.
+	CreatorPid   int    `json:"creatorPid,omitempty"`
+	CreatorStart uint64 `json:"creatorStart,omitempty"`
 }
 
 // Container is one container as read from the state DB.

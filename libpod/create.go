@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"go.podman.io/storage"
 
 	"github.com/tug-project/tug/pkg/image"
@@ -58,11 +59,29 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec *specgen.Spec, img *
 	if err := c.fillFromImage(img); err != nil {
 		return nil, err
 	}
-	c.State = ContainerState{Status: StatusCreated}
+	c.State = ContainerState{Status: StatusCreated, CreatorPid: os.Getpid(), CreatorStart: procStartTime(os.Getpid())}
+	for _, s := range spec.Secrets {
+		if _, err := r.LookupSecret(s.Name); err != nil {
+			return nil, &specgen.ValidationError{Err: fmt.Errorf("--secret %s: %w", s.Name, err)}
+		}
+	}
+	mounts, from, err := r.resolveMounts(spec, c.Volumes)
+	if err != nil {
+		return nil, err
+	}
+	c.Mounts = mounts
 
 	trace("create: begin")
-	if err := r.insertContainer(c); err != nil {
+	var newVolumes []string
+	err = r.insertContainer(c, func(tx *sql.Tx) (cleanup []string, err error) {
+		newVolumes, cleanup, err = r.recordMountsTx(tx, c, from)
+		return cleanup, err
+	})
+	if err != nil {
 		return nil, err
+	}
+	for _, v := range newVolumes {
+		r.volumeEvent(v, "create", nil)
 	}
 	trace("create: row inserted")
 	store, err := r.Store()
@@ -71,7 +90,11 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec *specgen.Spec, img *
 		_, err = store.CreateContainer(c.ID, nil, img.ID, "", `{"tug":true}`, &storage.ContainerOptions{Volatile: spec.AutoRemove})
 	}
 	if err != nil {
-		r.deleteContainerRow(c.ID)
+		if gone, err := r.deleteContainerRow(c.ID, true); err == nil {
+			for _, v := range gone {
+				r.volumeEvent(v, "destroy", nil)
+			}
+		}
 		return nil, fmt.Errorf("creating the container's storage: %w", err)
 	}
 	trace("create: storage container")
@@ -178,7 +201,10 @@ func mergeEnv(base, over []string) []string {
 	return out
 }
 
-func (r *Runtime) insertContainer(c *Container) error {
+// insertContainer inserts c's row under a unique name; inTx, when given,
+// runs in the same transaction after the insert (recording the volumes)
+// and returns directories to remove if the transaction does not commit.
+func (r *Runtime) insertContainer(c *Container, inTx func(tx *sql.Tx) ([]string, error)) error {
 	db, err := r.DB()
 	if err != nil {
 		return err
@@ -192,7 +218,11 @@ func (r *Runtime) insertContainer(c *Container) error {
 		cfg, _ := json.Marshal(c.ContainerConfig)
 		st, _ := json.Marshal(c.State)
 		var owner string
+		var cleanup []string
+		mounts := append([]parse.Mount(nil), c.Mounts...)
 		err := db.Update(context.Background(), func(tx *sql.Tx) error {
+			cleanup = nil
+			c.Mounts = append(c.Mounts[:0:0], mounts...)
 			if err := tx.QueryRow(`SELECT id FROM containers WHERE name = ?`, c.Name).Scan(&owner); err == nil {
 				return ErrNameInUse
 			} else if !errors.Is(err, sql.ErrNoRows) {
@@ -200,10 +230,17 @@ func (r *Runtime) insertContainer(c *Container) error {
 			}
 			_, err := tx.Exec(`INSERT INTO containers(id, name, image_id, created, config, state) VALUES(?, ?, ?, ?, ?, ?)`,
 				c.ID, c.Name, c.ImageID, c.Created.UnixNano(), string(cfg), string(st))
+			if err != nil || inTx == nil {
+				return err
+			}
+			cleanup, err = inTx(tx)
 			return err
 		})
 		if err == nil {
 			return nil
+		}
+		for _, dir := range cleanup {
+			os.RemoveAll(dir)
 		}
 		if !errors.Is(err, ErrNameInUse) {
 			return err
@@ -217,13 +254,34 @@ func (r *Runtime) insertContainer(c *Container) error {
 	}
 }
 
-func (r *Runtime) deleteContainerRow(id string) error {
+// deleteContainerRow deletes a container's row and its use of volumes;
+// with removeAnonymous, the anonymous volumes only it used go too (rm -v,
+// --rm, a failed create). Named volumes always stay. It returns the
+// volumes it removed, for their destroy events (after the container's).
+func (r *Runtime) deleteContainerRow(id string, removeAnonymous bool) ([]string, error) {
 	db, err := r.DB()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return db.Update(context.Background(), func(tx *sql.Tx) error {
-		_, err := tx.Exec(`DELETE FROM containers WHERE id = ?`, id)
+	var removed []detachedVolume
+	err = db.Update(context.Background(), func(tx *sql.Tx) error {
+		var err error
+		if removed, err = r.releaseVolumesTx(tx, id, removeAnonymous); err != nil {
+			return err
+		}
+		_, err = tx.Exec(`DELETE FROM containers WHERE id = ?`, id)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, v := range removed {
+		// Data left by a failure here is swept by the next volume prune.
+		if err := removeTrash(v.Trash); err != nil {
+			logrus.Warnf("volume %s: %v", v.Name, err)
+		}
+		names = append(names, v.Name)
+	}
+	return names, nil
 }

@@ -3,12 +3,14 @@ package libpod
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the sql driver "sqlite3"
+	"github.com/mattn/go-sqlite3" // the sql driver "sqlite3"
 )
 
 // DB is tug's state database: one SQLite file in the data root, shared by every
@@ -17,6 +19,9 @@ import (
 // of failing with "database is locked" when one upgrades a read lock.
 type DB struct {
 	sql *sql.DB
+	// migratedFrom is the schema version this open found, when it migrated.
+	migratedFrom int
+	migrated     bool
 }
 
 // migrations[i] brings the schema from version i to i+1. Append only: a
@@ -53,9 +58,20 @@ func OpenDB(path string) (*DB, error) {
 		return nil, fmt.Errorf("opening state database %s: %w", path, err)
 	}
 	d := &DB{sql: db}
-	if err := d.migrate(); err != nil {
-		db.Close()
-		return nil, err
+	// The first connection switches a new file to WAL, which needs the
+	// file to itself: two first calls at once can find each other in the
+	// way, and SQLite then fails one at once (a deadlock it will not wait
+	// out). It clears as soon as the other is done: try again.
+	for attempt := 0; ; attempt++ {
+		err = d.migrate()
+		if err == nil {
+			break
+		}
+		if !isBusy(err) || attempt >= 500 {
+			db.Close()
+			return nil, err
+		}
+		time.Sleep(time.Duration(5+attempt%20) * time.Millisecond)
 	}
 	if err := os.Chmod(path, 0o600); err != nil && !os.IsNotExist(err) {
 		db.Close()
@@ -63,6 +79,15 @@ func OpenDB(path string) (*DB, error) {
 	}
 	return d, nil
 }
+
+// isBusy reports SQLite's "database is locked".
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
+// Migrated reports whether opening the database migrated its schema, and from which version.
+func (d *DB) Migrated() (from int, ok bool) { return d.migratedFrom, d.migrated }
 
 // Close releases the database.
 func (d *DB) Close() error { return d.sql.Close() }
@@ -98,6 +123,7 @@ func (d *DB) migrate() error {
 				return fmt.Errorf("migrating state database to version %d: %w", i+1, err)
 			}
 		}
+		d.migratedFrom, d.migrated = cur, cur < SchemaVersion
 		_, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, SchemaVersion))
 		return err
 	})

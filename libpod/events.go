@@ -1,59 +1,72 @@
 package libpod
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"time"
+	"github.com/sirupsen/logrus"
+
+	"github.com/tug-project/tug/pkg/events"
 )
 
-// Event is one line of the event log, in Docker's shape.
-type Event struct {
-	Status   string `json:"status,omitempty"`
-	ID       string `json:"id,omitempty"`
-	From     string `json:"from,omitempty"`
-	Type     string `json:"Type"`
-	Action   string `json:"Action"`
-	Actor    Actor  `json:"Actor"`
-	Scope    string `json:"scope"`
-	Time     int64  `json:"time"`
-	TimeNano int64  `json:"timeNano"`
-}
+// Event is one event of the log, in Docker's shape.
+type Event = events.Event
 
 // Actor is what an event is about.
-type Actor struct {
-	ID         string            `json:"ID"`
-	Attributes map[string]string `json:"Attributes"`
+type Actor = events.Actor
+
+// EventLog is the event log of this run root, RUNROOT/events.log (and the
+// previous events.log.1), as podman's file backend keeps it: every tug
+// call of the root appends to it, `tug events` replays and follows it.
+// It lasts until a reboot empties the run root, as Docker's events last
+// until its daemon restarts.
+func (r *Runtime) EventLog() *events.Log {
+	return &events.Log{Dir: r.RunRoot, MaxSize: r.Config.Events.MaxSizeBytes()}
 }
 
-// EventsPath is the event log: JSON lines appended by every tug process.
-func (r *Runtime) EventsPath() string { return filepath.Join(r.RunRoot, "events.log") }
+// EventsPath is the current file of the event log. A process that cannot
+// use EventLog (a monitor) may append whole lines to it with one O_APPEND
+// write each; a rotation then moves them to the previous file, still read.
+func (r *Runtime) EventsPath() string { return r.EventLog().Path() }
 
-// writeEvent appends a container event. Each is one write(2) on an
-// O_APPEND file, so concurrent writers never interleave.
-func (r *Runtime) writeEvent(c *Container, action string, attrs map[string]string) {
-	now := time.Now()
-	a := map[string]string{"image": c.ImageName, "name": c.Name}
+// WriteEvent records an event of any type (events.TypeNetwork ...) with
+// Docker's fields. Failing to record it never fails the operation.
+func (r *Runtime) WriteEvent(typ, action, id string, attrs map[string]string) {
+	r.appendEvent(events.New(typ, action, id, attrs))
+}
+
+// appendEvent records a fully made event.
+func (r *Runtime) appendEvent(ev Event) {
+	if err := r.EventLog().Write(ev); err != nil {
+		logrus.Debugf("recording the %s %s event: %v", ev.Type, ev.Action, err)
+	}
+}
+
+// containerEvent is the event of action on c, now: Docker's attributes
+// are the container's labels, its image and name, then attrs.
+func containerEvent(c *Container, action string, attrs map[string]string) Event {
+	a := map[string]string{}
 	for k, v := range c.Labels {
 		a[k] = v
 	}
+	a["image"], a["name"] = c.ImageName, c.Name
 	for k, v := range attrs {
 		a[k] = v
 	}
-	r.appendEvent(Event{Status: action, ID: c.ID, From: c.ImageName, Type: "container", Action: action,
-		Actor: Actor{ID: c.ID, Attributes: a}, Scope: "local", Time: now.Unix(), TimeNano: now.UnixNano()})
+	return events.New(events.TypeContainer, action, c.ID, a)
 }
 
-// appendEvent writes one event line.
-func (r *Runtime) appendEvent(ev Event) {
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return
+// writeEvent records a container event.
+func (r *Runtime) writeEvent(c *Container, action string, attrs map[string]string) {
+	r.appendEvent(containerEvent(c, action, attrs))
+}
+
+// Event records an event about c (for the container features outside
+// libpod's core: exec, health, rename ...).
+func (c *Container) Event(action string, attrs map[string]string) { c.rt.writeEvent(c, action, attrs) }
+
+// volumeEvent records a volume event; Docker's attributes are the driver, then attrs.
+func (r *Runtime) volumeEvent(name, action string, attrs map[string]string) {
+	a := map[string]string{"driver": DefaultVolumeDriver}
+	for k, v := range attrs {
+		a[k] = v
 	}
-	f, err := os.OpenFile(r.EventsPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return
-	}
-	f.Write(append(b, '\n'))
-	f.Close()
+	r.WriteEvent(events.TypeVolume, action, name, a)
 }

@@ -249,7 +249,7 @@ func (c *Container) Inspect() *InspectContainer {
 		Driver:         c.rt.StorageDriverName(),
 		Platform:       "linux",
 		ExecIDs:        nil,
-		Mounts:         []InspectMount{},
+		Mounts:         c.inspectMounts(),
 	}
 	if s.Status == StatusRemoving {
 		in.State.Status = "removing"
@@ -264,7 +264,8 @@ func (c *Container) Inspect() *InspectContainer {
 		tmpfs = map[string]string{}
 	}
 	in.HostConfig = InspectHostConfig{
-		Binds:           []string{},
+		Binds:           nonNil(sp.Binds),
+		VolumesFrom:     volumesFromStrings(sp.VolumesFrom),
 		LogConfig:       InspectLogConfig{Type: sp.Log.Driver, Config: nonNilMap(sp.Log.Options)},
 		NetworkMode:     netMode,
 		PortBindings:    c.portBindings(),
@@ -307,6 +308,11 @@ func (c *Container) Inspect() *InspectContainer {
 	volumes := map[string]struct{}{}
 	for _, v := range c.Volumes {
 		volumes[v] = struct{}{}
+	}
+	for _, m := range sp.Mounts {
+		if m.Type == parse.MountVolume && m.Source == "" {
+			volumes[m.Destination] = struct{}{} // -v /path, as Docker lists it
+		}
 	}
 	var exposed map[string]struct{}
 	for _, p := range c.exposedPorts() {
@@ -448,6 +454,18 @@ func (c *Container) portBindings() map[string][]InspectPortBinding {
 			}
 		}
 		out[m.ContainerPortKey()] = append(out[m.ContainerPortKey()], b)
+	}
+	return out
+}
+
+func volumesFromStrings(vf []parse.VolumesFrom) []string {
+	var out []string // null without any, as Docker
+	for _, v := range vf {
+		s := v.Container
+		if v.Mode != "" {
+			s += ":" + v.Mode
+		}
+		out = append(out, s)
 	}
 	return out
 }

@@ -227,12 +227,15 @@ func (c *Container) Stop(timeout time.Duration) error {
 	}
 	pid := c.containerPid()
 	c.signal(sig)
+	// As Docker: a stop is a kill event with the stop signal, then die, then stop.
+	c.rt.writeEvent(c, "kill", map[string]string{"signal": fmt.Sprint(int(sig))})
 	c.thawAfterSignal()
 	// Waiting happens without the lock: ps, logs and other containers'
 	// commands go on meanwhile.
 	lock.unlock()
 	if !waitPid(pid, timeout) {
 		unix.Kill(pid, syscall.SIGKILL)
+		c.rt.writeEvent(c, "kill", map[string]string{"signal": fmt.Sprint(int(syscall.SIGKILL))})
 		waitPid(pid, 30*time.Second)
 	}
 	c.waitExitRecorded()
@@ -330,8 +333,18 @@ func (e *RunningError) Error() string {
 }
 
 // Remove deletes the container: its storage, files and row. A running one
-// is refused unless force, which kills it first.
-func (c *Container) Remove(force bool) error {
+// is refused unless force, which kills it first. Its volumes stay.
+func (c *Container) Remove(force bool) error { return c.RemoveWith(RemoveOptions{Force: force}) }
+
+// RemoveOptions shape a removal.
+type RemoveOptions struct {
+	Force   bool // kill a running container first
+	Volumes bool // remove the anonymous volumes only it uses (rm -v)
+}
+
+// RemoveWith is Remove with options.
+func (c *Container) RemoveWith(opts RemoveOptions) error {
+	force := opts.Force
 	lock, err := c.rt.lockContainer(c.ID)
 	if err != nil {
 		return err
@@ -367,12 +380,13 @@ func (c *Container) Remove(force bool) error {
 			c.setExited(137, time.Now().UTC(), "")
 		}
 	}
-	return c.removeLocked()
+	return c.removeLocked(opts.Volumes)
 }
 
 // removeLocked deletes everything of a stopped container, in an order that
-// a crash can resume: the row says "removing" first and goes last.
-func (c *Container) removeLocked() error {
+// a crash can resume: the row says "removing" first and goes last. With
+// volumes, its anonymous volumes go too.
+func (c *Container) removeLocked(volumes bool) error {
 	trace("remove: begin")
 	defer trace("remove: end")
 	r := c.rt
@@ -381,6 +395,9 @@ func (c *Container) removeLocked() error {
 		return err
 	}
 	oci.Runtime{Root: r.ociStateRoot(), Rootless: r.Rootless}.Destroy(c.ID)
+	if c.State.Mounted {
+		c.releaseMounts() // its cleanup never ran (a killed monitor, rm -f)
+	}
 	if store, err := r.Store(); err == nil {
 		// DeleteContainer unmounts the layer first: one trip through the
 		// storage lock rather than two.
@@ -393,11 +410,15 @@ func (c *Container) removeLocked() error {
 	c.releaseNetwork()
 	c.releaseRunDir()
 	os.RemoveAll(c.DataDir())
-	if err := r.deleteContainerRow(c.ID); err != nil {
+	gone, err := r.deleteContainerRow(c.ID, volumes)
+	if err != nil {
 		return err
 	}
 	r.removeLock(c.ID)
 	r.writeEvent(c, "destroy", nil)
+	for _, v := range gone {
+		r.volumeEvent(v, "destroy", nil)
+	}
 	return nil
 }
 
@@ -441,7 +462,7 @@ func (c *Container) Cleanup(run int) error {
 		c.dieEvent()
 	}
 	if c.Spec.AutoRemove {
-		return c.removeLocked()
+		return c.removeLocked(true)
 	}
 	if c.usesBridge() || len(c.State.Ports) > 0 {
 		held := len(c.State.Networks) > 0 || len(c.State.Ports) > 0
@@ -449,6 +470,7 @@ func (c *Container) Cleanup(run int) error {
 		exited = exited || held
 	}
 	if c.State.Mounted {
+		c.releaseMounts()
 		if store, err := c.rt.Store(); err == nil {
 			store.Unmount(c.ID, true)
 		}

@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tug-project/tug/pkg/events"
 	"github.com/tug-project/tug/pkg/monitor"
 	"github.com/tug-project/tug/pkg/network"
 	"github.com/tug-project/tug/pkg/oci"
@@ -880,8 +880,7 @@ func (r *Runtime) writeNetworkEvent(n *Network, action string, attrs map[string]
 	for k, v := range attrs {
 		a[k] = v
 	}
-	now := time.Now()
-	r.appendEvent(Event{Type: "network", Action: action, Actor: Actor{ID: n.ID, Attributes: a}, Scope: "local", Time: now.Unix(), TimeNano: now.UnixNano()})
+	r.WriteEvent(events.TypeNetwork, action, n.ID, a)
 }
 
 // writeNetworkEventFor appends Docker's "network connect" / "network

@@ -16,6 +16,7 @@ import (
 	"go.podman.io/storage/types"
 
 	"github.com/tug-project/tug/pkg/config"
+	"github.com/tug-project/tug/pkg/events"
 	"github.com/tug-project/tug/pkg/image"
 	"github.com/tug-project/tug/rootless"
 )
@@ -177,7 +178,42 @@ func (r *Runtime) Images() (*image.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	return image.New(store, r.Config, filepath.Join(r.Root, "tmp")), nil
+	ir := image.New(store, r.Config, filepath.Join(r.Root, "tmp"))
+	ir.InUse = r.imageUsers
+	ir.Events = func(action, id string, attrs map[string]string) { r.WriteEvent(events.TypeImage, action, id, attrs) }
+	return ir, nil
+}
+
+// imageUsers lists the containers made from an image, with whether each runs:
+// rmi refuses to remove an image they use, image prune keeps it.
+func (r *Runtime) imageUsers(imageID string) ([]image.ContainerUse, error) {
+	db, err := r.DB()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.sql.Query(`SELECT `+containerColumns+` FROM containers WHERE image_id = ?`, imageID)
+	if err != nil {
+		return nil, err
+	}
+	var ctrs []*Container
+	for rows.Next() {
+		c, err := r.scanContainer(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ctrs = append(ctrs, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]image.ContainerUse, 0, len(ctrs))
+	for _, c := range ctrs {
+		c.sync()
+		out = append(out, image.ContainerUse{ID: c.ID, Running: c.Running() || c.State.Status == StatusPaused})
+	}
+	return out, nil
 }
 
 // StorageDriverName is the graph driver's name ("overlay", "vfs") without

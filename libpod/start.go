@@ -65,6 +65,10 @@ func (c *Container) Start(ctx context.Context, opts StartOptions) (*AttachSessio
 	case StatusPaused:
 		return nil, fmt.Errorf("cannot start a paused container, try unpause instead")
 	}
+	if opts.Attach != nil {
+		// Docker's order for a foreground run: create, attach, start.
+		c.rt.writeEvent(c, "attach", nil)
+	}
 	sess, err := c.startLocked(opts)
 	if err != nil {
 		return nil, err
@@ -97,6 +101,8 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		return nil, err
 	}
 	if c.State.Mounted {
+		// The last run's cleanup never ran (its monitor was killed): do it now.
+		c.releaseMounts()
 		store.Unmount(c.ID, true)
 	}
 	if c.State.Run > 0 {
@@ -112,7 +118,7 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		return nil, fmt.Errorf("mounting the container's root filesystem: %w", err)
 	}
 	trace("start: mounted")
-	unmount := func() { pm.abort(); store.Unmount(c.ID, true) }
+	unmount := func() { pm.abort(); c.releaseMounts(); store.Unmount(c.ID, true) }
 	run := c.State.Run + 1
 	if len(c.State.Networks) > 0 || len(c.State.Ports) > 0 {
 		// The last run's cleanup has not come (yet): release what it held.
@@ -125,11 +131,15 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		return nil, err
 	}
 	if plan != nil {
-		unmount = func() { pm.abort(); store.Unmount(c.ID, true); c.releaseNetwork() }
+		unmount = func() { pm.abort(); c.releaseMounts(); store.Unmount(c.ID, true); c.releaseNetwork() }
 	}
 	spec, err := c.ociSpec(rootfs, netMode, netNS, shareFrom, opts.Attach, plan)
 	if err != nil {
 		unmount()
+		var se *StartError
+		if errors.As(err, &se) {
+			return nil, err
+		}
 		return nil, &StartError{Code: 125, Err: err}
 	}
 	trace("start: spec")
@@ -171,6 +181,7 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		err = &StartError{Code: ready.ExitCode, Err: errors.New(ready.Error)}
 	}
 	if err != nil {
+		c.releaseMounts()
 		store.Unmount(c.ID, true)
 		if plan != nil {
 			c.releaseNetwork()
@@ -274,11 +285,16 @@ func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container,
 			os.MkdirAll(p, 0o755)
 		}
 	}
+	mounts, err := c.prepareMounts(rootfs, user)
+	if err != nil {
+		return nil, err
+	}
+	env = append(env, mounts.env...) // the process's only: never in inspect or a log
 	opts := oci.SpecOptions{
 		Rootfs: rootfs, ReadOnly: c.Spec.ReadOnly, Args: c.Command(), Env: env, Cwd: cwd,
 		UID: user.UID, GID: user.GID, Groups: user.Groups, Hostname: hostname, Tty: c.Spec.Tty,
 		Caps: c.Spec.Capabilities(), Privileged: c.Spec.Privileged, NoNewPrivileges: c.Spec.NoNewPrivileges,
-		Seccomp: c.Spec.SeccompProfile, Ulimits: c.Spec.Ulimits, Tmpfs: c.Spec.Tmpfs,
+		Seccomp: c.Spec.SeccompProfile, Ulimits: c.Spec.Ulimits, Tmpfs: mounts.tmpfs, Mounts: mounts.mounts,
 		NetMode: netMode, NetNSPath: netNS, HostsFile: hosts, HostnameFile: hostnameFile, ResolvFile: resolv,
 		Rootless: c.rt.Rootless,
 	}

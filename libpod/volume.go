@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tug-project/tug/pkg/events"
 	"github.com/tug-project/tug/pkg/parse"
 )
 
@@ -142,6 +143,9 @@ func (r *Runtime) CreateVolume(ctx context.Context, opts VolumeCreateOptions) (v
 			os.RemoveAll(dir)
 		}
 		return nil, false, err
+	}
+	if created {
+		r.volumeEvent(v.Name, "create", nil)
 	}
 	return v, created, nil
 }
@@ -435,6 +439,7 @@ func (r *Runtime) RemoveVolume(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	r.volumeEvent(name, "destroy", nil)
 	return removeTrash(trash)
 }
 
@@ -544,13 +549,17 @@ func (r *Runtime) PruneVolumes(ctx context.Context, filters VolumeFilters, all b
 	}
 	var out []PrunedVolume
 	var errs []error
+	var reclaimed int64
 	for _, g := range gone {
 		size := dirSize(g.trash)
 		if err := removeTrash(g.trash); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", g.name, err))
 		}
 		out = append(out, PrunedVolume{Name: g.name, Size: size})
+		reclaimed += size
+		r.volumeEvent(g.name, "destroy", nil)
 	}
+	r.WriteEvent(events.TypeVolume, "prune", "", map[string]string{"reclaimed": strconv.FormatInt(reclaimed, 10)})
 	return out, errors.Join(errs...)
 }
 

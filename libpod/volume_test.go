@@ -61,7 +61,7 @@ func tryInsertTestContainer(rt *Runtime, id string, reqs ...VolumeRequest) ([]*V
 func deleteTestContainer(t *testing.T, rt *Runtime, id string, removeAnonymous bool) {
 	t.Helper()
 	db, _ := rt.DB()
-	var trash []string
+	var trash []detachedVolume
 	err := db.Update(context.Background(), func(tx *sql.Tx) error {
 		var err error
 		if trash, err = rt.releaseVolumesTx(tx, id, removeAnonymous); err != nil {
@@ -74,7 +74,7 @@ func deleteTestContainer(t *testing.T, rt *Runtime, id string, removeAnonymous b
 		t.Fatal(err)
 	}
 	for _, d := range trash {
-		removeTrash(d)
+		removeTrash(d.Trash)
 	}
 }
 

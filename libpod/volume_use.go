@@ -59,11 +59,15 @@ func (r *Runtime) useVolumesTx(tx *sql.Tx, containerID string, reqs []VolumeRequ
 	return vols, cleanup, nil
 }
 
+// detachedVolume is a volume removed in a transaction: its data directory,
+// moved aside, is for removeTrash after commit.
+type detachedVolume struct{ Name, Trash string }
+
 // releaseVolumesTx is called in the transaction that deletes containerID's
 // row, before the delete. With removeAnonymous, the anonymous volumes that
-// no other container uses are removed too; the returned directories are
-// for removeTrash after commit. Named volumes always stay.
-func (r *Runtime) releaseVolumesTx(tx *sql.Tx, containerID string, removeAnonymous bool) (trash []string, err error) {
+// no other container uses are removed too; what it returns is for
+// removeTrash after commit. Named volumes always stay.
+func (r *Runtime) releaseVolumesTx(tx *sql.Tx, containerID string, removeAnonymous bool) (removed []detachedVolume, err error) {
 	rows, err := tx.Query(`SELECT v.name, v.driver, v.created, v.config FROM volumes v
 		JOIN container_volumes cv ON cv.volume = v.name WHERE cv.container_id = ?`, containerID)
 	if err != nil {
@@ -94,18 +98,16 @@ func (r *Runtime) releaseVolumesTx(tx *sql.Tx, containerID string, removeAnonymo
 		}
 		users, err := volumeUsers(tx, v.Name)
 		if err != nil {
-			return trash, err
+			return removed, err
 		}
 		if len(users) > 0 {
 			continue // shared through --volumes-from: the last user removes it
 		}
 		dir, err := r.detachVolumeTx(tx, v.Name)
 		if err != nil {
-			return trash, err
+			return removed, err
 		}
-		if dir != "" {
-			trash = append(trash, dir)
-		}
+		removed = append(removed, detachedVolume{Name: v.Name, Trash: dir})
 	}
-	return trash, nil
+	return removed, nil
 }

@@ -124,3 +124,29 @@ func nsInode(pid int, ns string) (uint64, error) {
 	}
 	return st.Ino, nil
 }
+
+// StopPause ends the pause process of runRoot, if one is alive, and
+// removes its pid file, so that the next tug call makes new namespaces
+// (with the sub-ID ranges /etc/subuid and /etc/subgid give now). Processes
+// already inside keep theirs. It returns the PID it stopped (0: none).
+func StopPause(runRoot string) (int, error) {
+	pidFile := PidFile(runRoot)
+	info, err := readPauseInfo(pidFile)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return 0, nil
+		}
+		return 0, os.Remove(pidFile) // malformed: nobody can join it anyway
+	}
+	pid := 0
+	if info.alive() {
+		if err := syscall.Kill(info.PID, syscall.SIGKILL); err != nil && err != syscall.ESRCH {
+			return 0, err
+		}
+		pid = info.PID
+	}
+	if err := os.Remove(pidFile); err != nil && !os.IsNotExist(err) {
+		return pid, err
+	}
+	return pid, nil
+}

@@ -182,8 +182,9 @@ func newRmCommand() *cobra.Command {
 		Short: "Remove one or more containers",
 		Args:  minArgs(1, "name the containers to remove"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// -v: tug makes no anonymous volumes yet, so there are none to remove.
-			return eachContainer(cmd, args, func(c *libpod.Container) error { return c.Remove(force) })
+			return eachContainer(cmd, args, func(c *libpod.Container) error {
+				return c.RemoveWith(libpod.RemoveOptions{Force: force, Volumes: volumes})
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "force the removal of a running container (uses SIGKILL)")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tug-project/tug/libpod"
 	"github.com/tug-project/tug/pkg/format"
+	"github.com/tug-project/tug/pkg/parse"
 )
 
 // psRow is one line of `tug ps`; its fields are what --format templates use
@@ -261,12 +262,34 @@ func makePsRow(rt *libpod.Runtime, c *libpod.Container, now time.Time, noTrunc, 
 		Status:     statusText(c, now),
 		labels:     c.Labels,
 	}
+	r.LocalVolumes, r.Mounts = psMounts(c, !noTrunc)
 	if withSize {
 		if rw, virt, err := rt.ContainerSize(c); err == nil {
 			r.Size = fmt.Sprintf("%s (virtual %s)", format.Size(rw), format.Size(virt))
 		}
 	}
 	return r
+}
+
+// psMounts is Docker's LOCAL VOLUMES (how many volumes) and MOUNTS (each
+// mount's volume name or host path, truncated to 15 characters in tables).
+func psMounts(c *libpod.Container, trunc bool) (string, string) {
+	n := 0
+	var names []string
+	for _, m := range c.Mounts {
+		if m.Type == parse.MountTmpfs {
+			continue
+		}
+		if m.Type == parse.MountVolume {
+			n++
+		}
+		name := m.Source
+		if trunc {
+			name = ellipsis(name, 15)
+		}
+		names = append(names, name)
+	}
+	return strconv.Itoa(n), strings.Join(names, ",")
 }
 
 func init() {

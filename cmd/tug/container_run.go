@@ -33,6 +33,7 @@ type createFlags struct {
 	publishAll                                            bool
 	privileged, readOnly                                  bool
 	capAdd, capDrop, securityOpt, groupAdd, ulimits       []string
+	volumes, mounts, volumesFrom, secrets                 []string
 	reg                                                   registryFlags
 	resources                                             resourceFlags
 }
@@ -85,6 +86,10 @@ func addCreateFlags(fs *pflag.FlagSet, f *createFlags) {
 	fs.StringArrayVar(&f.securityOpt, "security-opt", nil, "security options (seccomp=unconfined|PROFILE.json, no-new-privileges, label=disable)")
 	fs.StringArrayVar(&f.ulimits, "ulimit", nil, "ulimit options (NAME=SOFT[:HARD])")
 	addResourceFlags(fs, &f.resources)
+	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "bind mount a volume (NAME:/path, /host/path:/path or /path, with :ro, :U, :nocopy ...)")
+	fs.StringArrayVar(&f.mounts, "mount", nil, "attach a filesystem mount to the container (type=volume|bind|tmpfs,source=,target=,readonly ...)")
+	fs.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "mount volumes from the specified container (CONTAINER[:ro|rw])")
+	fs.StringArrayVar(&f.secrets, "secret", nil, "give the container a secret (NAME[,type=mount|env][,target=...])")
 }
 
 // spec turns the flags and arguments (IMAGE [COMMAND [ARG...]]) into a
@@ -182,6 +187,9 @@ func (f *createFlags) spec(fs *pflag.FlagSet, args []string) (*specgen.Spec, err
 		}
 		s.Tmpfs[dest] = strings.Join(opts, ",")
 	}
+	if err := f.mountSpecs(s); err != nil {
+		return nil, err
+	}
 	for _, u := range f.ulimits {
 		ul, err := parse.ParseUlimit(u)
 		if err != nil {
@@ -206,6 +214,43 @@ func (f *createFlags) spec(fs *pflag.FlagSet, args []string) (*specgen.Spec, err
 		return nil, err
 	}
 	return s, nil
+}
+
+// mountSpecs parses -v, --mount, --volumes-from and --secret into s.
+func (f *createFlags) mountSpecs(s *specgen.Spec) error {
+	cwd, _ := os.Getwd()
+	for _, v := range f.volumes {
+		m, err := parse.ParseVolume(v, cwd)
+		if err != nil {
+			return err
+		}
+		s.Mounts = append(s.Mounts, m)
+		if m.Source != "" {
+			s.Binds = append(s.Binds, v)
+		}
+	}
+	for _, v := range f.mounts {
+		m, err := parse.ParseMount(v, cwd)
+		if err != nil {
+			return err
+		}
+		s.Mounts = append(s.Mounts, m)
+	}
+	for _, v := range f.volumesFrom {
+		vf, err := parse.ParseVolumesFrom(v)
+		if err != nil {
+			return err
+		}
+		s.VolumesFrom = append(s.VolumesFrom, vf)
+	}
+	for _, v := range f.secrets {
+		sr, err := parse.ParseSecret(v)
+		if err != nil {
+			return err
+		}
+		s.Secrets = append(s.Secrets, sr)
+	}
+	return nil
 }
 
 // resolveImage finds the image of a new container, pulling it as --pull
@@ -276,11 +321,22 @@ func createContainer(cmd *cobra.Command, f *createFlags, args []string) (*libpod
 		spec.Log = lc
 	}
 	ctx := cmd.Context()
-	img, err := resolveImage(ctx, cmd, rt, spec.Image, f.pull, &f.reg)
+	// No prune may remove the image between its lookup and the container.
+	images, err := rt.Images()
 	if err != nil {
 		return nil, nil, err
 	}
+	release, err := images.HoldImages()
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := resolveImage(ctx, cmd, rt, spec.Image, f.pull, &f.reg)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
 	ctr, err := rt.CreateContainer(ctx, spec, img)
+	release()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -309,6 +365,9 @@ func newCreateCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, ctr, err := createContainer(cmd, &f, args)
 			if err != nil {
+				return err
+			}
+			if err := ctr.PopulateVolumes(); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), ctr.ID)
@@ -369,7 +428,7 @@ func newRunCommand() *cobra.Command {
 // code, removing it first when it was made with --rm.
 func startFailed(ctr *libpod.Container, err error) error {
 	if ctr.Spec.AutoRemove {
-		ctr.Remove(true)
+		ctr.RemoveWith(libpod.RemoveOptions{Force: true, Volumes: true})
 	}
 	var se *libpod.StartError
 	if errors.As(err, &se) {

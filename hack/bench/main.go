@@ -110,6 +110,8 @@ var benchmarks = []benchmark{
 	{"rootless 1 GiB host -> container (published port)", ">= podman", benchInRootless},
 	{"root 1 GiB container -> host (egress)", "-", benchOutRoot},
 	{"rootless 1 GiB container -> host (egress)", "-", benchOutRootless},
+	{"system df (50 images, 100 containers, 50 volumes)", "< 100 ms", benchSystemDf},
+	{"events --since 1h --until now (10,000 events)", "< 200 ms", benchEventsReplay},
 }
 
 func report(results []result, hasPodman bool) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
+	units "github.com/docker/go-units"
 )
 
 // Config is the whole of tug.conf.
@@ -18,6 +19,7 @@ type Config struct {
 	Registries Registries `toml:"registries"`
 	Containers Containers `toml:"containers"`
 	Network    Network    `toml:"network"`
+	Events     Events     `toml:"events"`
 }
 
 // Network shapes container networking.
@@ -27,6 +29,17 @@ type Network struct {
 	// default, as in Podman.
 	AllowHostLoopback bool `toml:"allow_host_loopback"`
 }
+
+// Events bounds the event log.
+type Events struct {
+	// MaxSize is the size at which the log rotates ("4MB"); one previous
+	// file is kept. Empty is the default (4 MiB).
+	MaxSize string `toml:"max_size"`
+	maxSize int64
+}
+
+// MaxSizeBytes is MaxSize read (0: the default).
+func (e Events) MaxSizeBytes() int64 { return e.maxSize }
 
 // Storage selects the graph driver; empty means: overlay, then fuse-overlayfs, then vfs.
 type Storage struct {
@@ -94,6 +107,13 @@ func Load(path string, mustExist bool) (*Config, error) {
 	}
 	if cfg.Containers.LogDriver == "" {
 		cfg.Containers.LogDriver = "json-file"
+	}
+	if cfg.Events.MaxSize != "" {
+		n, err := units.RAMInBytes(cfg.Events.MaxSize)
+		if err != nil || n < 4096 {
+			return nil, fmt.Errorf("config file %s: invalid events.max_size %q: give a size of at least 4KB, such as \"4MB\"", path, cfg.Events.MaxSize)
+		}
+		cfg.Events.maxSize = n
 	}
 	return cfg, nil
 }

@@ -40,3 +40,18 @@ func TestLoadReadsRegistriesAndRejectsUnknownKeys(t *testing.T) {
 		t.Fatalf("expected unknown key error, got %v", err)
 	}
 }
+
+func TestLoadEventsMaxSize(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.conf")
+	os.WriteFile(good, []byte("[events]\nmax_size = \"1MB\"\n"), 0o644)
+	cfg, err := Load(good, true)
+	if err != nil || cfg.Events.MaxSizeBytes() != 1<<20 {
+		t.Fatalf("max_size: %v %v", cfg, err)
+	}
+	bad := filepath.Join(dir, "bad.conf")
+	os.WriteFile(bad, []byte("[events]\nmax_size = \"lots\"\n"), 0o644)
+	if _, err := Load(bad, true); err == nil || !strings.Contains(err.Error(), "events.max_size") {
+		t.Fatalf("bad max_size: %v", err)
+	}
+}

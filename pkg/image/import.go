@@ -129,6 +129,7 @@ func (r *Runtime) Import(ctx context.Context, src io.Reader, opts ImportOptions)
 		tx.rollback()
 		return nil, err
 	}
+	r.idEvent("import", img.ID)
 	return img, nil
 }
 

@@ -30,6 +30,9 @@ type Summary struct {
 	labelsRead  bool
 }
 
+// TopLayer is the ID of the image's top layer ("" for an image without layers).
+func (s *Summary) TopLayer() string { return s.stored.TopLayer }
+
 // Dangling reports an image with no tag.
 func (s *Summary) Dangling() bool { return len(s.Names) == 0 }
 

@@ -10,6 +10,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sirupsen/logrus"
+
+	"github.com/tug-project/tug/pkg/parse"
 )
 
 // Loaded is one image that Load stored.
@@ -80,6 +82,12 @@ func (r *Runtime) LoadWith(ctx context.Context, src io.Reader, opts LoadOptions)
 			return nil, err
 		}
 		out = append(out, Loaded{ID: stored.ID, Names: img.names})
+		r.idEvent("load", stored.ID)
+		for _, n := range img.names {
+			if ref, err := parse.ParseReference(n); err == nil {
+				r.event("tag", "sha256:"+stored.ID, ref.Familiar(), stored.ID)
+			}
+		}
 	}
 	return out, nil
 }

@@ -59,6 +59,7 @@ func (r *Runtime) Pull(ctx context.Context, ref parse.Reference, opts PullOption
 		return nil, err
 	}
 	reportStatus(opts.reporter(), ref.Familiar(), res.Downloaded)
+	r.refEvent("pull", ref, res.Image.ID)
 	return res, nil
 }
 
@@ -93,6 +94,7 @@ func (r *Runtime) PullAllTags(ctx context.Context, repo string, opts PullOptions
 		}
 		downloaded = downloaded || res.Downloaded
 		results = append(results, res)
+		r.refEvent("pull", ref, res.Image.ID)
 	}
 	reportStatus(opts.reporter(), base.FamiliarName(), downloaded)
 	return results, nil

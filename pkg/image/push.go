@@ -92,6 +92,7 @@ func (r *Runtime) Push(ctx context.Context, targets []PushTarget, opts PushOptio
 			return out, err
 		}
 		out = append(out, res)
+		r.refEvent("push", t.Dest, t.Image.ID)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +60,11 @@ func (r *Runtime) Tag(img *Image, target string) error {
 	if ref.Digest() != "" {
 		return fmt.Errorf("refusing to create a tag with a digest reference: %s", target)
 	}
-	return r.addNames(img.ID, []string{ref.String()})
+	if err := r.addNames(img.ID, []string{ref.String()}); err != nil {
+		return err
+	}
+	r.event("tag", "sha256:"+img.ID, ref.Familiar(), img.ID)
+	return nil
 }
 
 // references are an image's names (tags) and repo digests, as parsed references.
@@ -90,6 +95,7 @@ func (r *Runtime) untag(id string, ref parse.Reference) error {
 	if err := r.store.RemoveNames(id, []string{ref.String()}); err != nil && !errors.Is(err, storage.ErrImageUnknown) {
 		return fmt.Errorf("untagging %s: %w", ref.Familiar(), err)
 	}
+	r.idEvent("untag", id)
 	return nil
 }
 
@@ -99,6 +105,11 @@ func (r *Runtime) untag(id string, ref parse.Reference) error {
 // repositories needs force; a container using the image blocks it (a running
 // one even with force). Unless noPrune, untagged parent images go too.
 func (r *Runtime) Remove(nameOrID string, force, noPrune bool) ([]Deletion, error) {
+	release, err := r.lockRemoval()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	img, err := r.Lookup(nameOrID)
 	if err != nil {
 		return nil, err
@@ -110,7 +121,9 @@ func (r *Runtime) Remove(nameOrID string, force, noPrune bool) ([]Deletion, erro
 			return nil, err
 		}
 		refs := references(img)
-		if len(refs) == 1 && !force {
+		// As Docker: the last tag of its repository (digests of that
+		// repository aside) is refused while a container uses the image.
+		if !force && isSingleReference(refs) {
 			if uses, err := r.uses(img.ID); err != nil {
 				return nil, err
 			} else if len(uses) > 0 {
@@ -322,6 +335,7 @@ func (r *Runtime) deleteImage(id string, out []Deletion, force, prune, quiet boo
 		return out, fmt.Errorf("deleting image %s: %w", shortID(id), err)
 	}
 	out = append(out, Deletion{Deleted: "sha256:" + id})
+	r.idEvent("delete", id)
 	for _, l := range layers {
 		out = append(out, Deletion{Deleted: "sha256:" + l})
 	}
@@ -352,6 +366,11 @@ const orphanLayerAge = time.Hour
 // the filters, and layers left behind by interrupted pulls or loads. It
 // returns what it removed and the bytes freed.
 func (r *Runtime) Prune(opts PruneOptions) ([]Deletion, int64, error) {
+	release, err := r.lockRemoval()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer release()
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -412,6 +431,9 @@ func (r *Runtime) Prune(opts PruneOptions) ([]Deletion, int64, error) {
 		out = append(out, dels...)
 	}
 	dels, freed := r.pruneOrphanLayers(now)
+	if r.Events != nil {
+		r.Events("prune", "", map[string]string{"reclaimed": strconv.FormatInt(reclaimed+freed, 10)})
+	}
 	return append(out, dels...), reclaimed + freed, nil
 }
 

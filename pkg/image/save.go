@@ -105,7 +105,13 @@ func (r *Runtime) Save(ctx context.Context, w io.Writer, items []SaveItem, forma
 	if err != nil {
 		return err
 	}
-	return tw.Close()
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	for _, it := range items {
+		r.idEvent("save", it.Image.ID)
+	}
+	return nil
 }
 
 // archiveTime is the modification time of every archive entry, so that

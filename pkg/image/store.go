@@ -57,6 +57,8 @@ type Runtime struct {
 	// InUse lists the containers using an image; libpod sets it. Nil means
 	// no container uses any image.
 	InUse InUseFunc
+	// Events records image events; libpod sets it. Nil records nothing.
+	Events EventFunc
 }
 
 // New returns an image runtime over store. tmpDir holds partial downloads; it

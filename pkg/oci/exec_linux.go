@@ -99,6 +99,7 @@ func (r Runtime) Exec(id string, p *rspec.Process, stdio Stdio) (*Process, error
 	if err != nil {
 		return nil, startError(err)
 	}
+	awaitExecve(pid)
 	return &Process{Pid: pid, container: c, process: lp}, nil
 }
 

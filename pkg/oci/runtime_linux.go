@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -121,7 +122,28 @@ func (p *Process) Exec() error {
 	if err := p.container.Exec(); err != nil {
 		return startError(err)
 	}
+	awaitExecve(p.Pid)
 	return nil
+}
+
+// initComm is the name libcontainer's nsexec gives the container's init
+// until it executes the user's command.
+const initComm = "runc:[2:INIT]"
+
+// awaitExecve waits (briefly) until pid has executed the user's command.
+// libcontainer returns once the init is released, a moment before its
+// execve: a signal sent in that moment (a quick stop, a health check) would
+// reach tug's init instead of the command, and `tug top` would show the init.
+func awaitExecve(pid int) {
+	path := "/proc/" + strconv.Itoa(pid) + "/comm"
+	deadline := time.Now().Add(2 * time.Second)
+	for delay := 50 * time.Microsecond; ; delay = min(2*delay, 5*time.Millisecond) {
+		comm, err := os.ReadFile(path)
+		if err != nil || strings.TrimSpace(string(comm)) != initComm || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(delay)
+	}
 }
 
 // Wait waits for the process and returns its exit code as a shell reports

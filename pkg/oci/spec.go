@@ -44,6 +44,10 @@ type SpecOptions struct {
 	Seccomp         string // "" Docker's default profile, "unconfined", or a profile's JSON
 	Ulimits         []parse.Ulimit
 	Tmpfs           map[string]string
+	// Mounts are the user's binds (volumes, bind mounts, secrets), in the
+	// order to mount them; one on /etc/hosts, /etc/hostname or
+	// /etc/resolv.conf replaces tug's file there.
+	Mounts []rspec.Mount
 
 	NetMode      string
 	NetNSPath    string
@@ -125,8 +129,14 @@ func Spec(o SpecOptions) (*rspec.Spec, error) {
 		g.RemoveMount(dest)
 		g.AddMount(rspec.Mount{Destination: dest, Type: "tmpfs", Source: "tmpfs", Options: opts})
 	}
+	user := map[string]bool{}
+	for _, m := range o.Mounts {
+		g.RemoveMount(m.Destination)
+		g.AddMount(m)
+		user[m.Destination] = true
+	}
 	for _, f := range []struct{ src, dest string }{{o.HostsFile, "/etc/hosts"}, {o.HostnameFile, "/etc/hostname"}, {o.ResolvFile, "/etc/resolv.conf"}} {
-		if f.src != "" {
+		if f.src != "" && !user[f.dest] {
 			opts := []string{"rbind", "rprivate"}
 			if o.ReadOnly {
 				opts = append(opts, "ro")

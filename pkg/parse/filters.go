@@ -83,10 +83,14 @@ func (f Filters) MatchLabels(key string, labels map[string]string) bool {
 // ParseTimestamp reads a point in time as Docker's until/since filters and
 // --since flags take it: a Go duration before now ("10m", "1h30m"), Unix
 // seconds ("1700000000", "1700000000.5"), or an RFC 3339 date or date-time,
-// in local time when it has no zone ("2024-01-02", "2024-01-02T15:04:05").
+// in local time when it has no zone ("2024-01-02", "2024-01-02T15:04:05"),
+// or "now".
 func ParseTimestamp(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, fmt.Errorf("empty timestamp: give a duration (10m), Unix seconds or an RFC 3339 time")
+	}
+	if s == "now" {
+		return now, nil
 	}
 	if d, err := time.ParseDuration(s); err == nil {
 		return now.Add(-d), nil

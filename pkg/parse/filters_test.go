@@ -40,6 +40,8 @@ func TestParseTimestamp(t *testing.T) {
 		"1700000000.5":         time.Unix(1700000000, 500000000),
 		"2024-01-02T03:04:05Z": time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
 		"2024-01-02":           time.Date(2024, 1, 2, 0, 0, 0, 0, time.Local),
+		"now":                  now,
+		"0s":                   now,
 	}
 	for in, want := range cases {
 		got, err := ParseTimestamp(in, now)
@@ -75,6 +77,25 @@ func FuzzParseFilters(f *testing.F) {
 		fl.MatchLabels("label", map[string]string{"a": "b"})
 		if fl.Has("until") {
 			ParseTimestamp(fl["until"][0], time.Now())
+		}
+	})
+}
+
+func FuzzParseTimestamp(f *testing.F) {
+	for _, s := range []string{"10m", "1h30m", "-5s", "now", "1700000000", "1700000000.123456789", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05.5+02:00", "2024-01-02", "1.2.3", "9999999999999999999"} {
+		f.Add(s)
+	}
+	now := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseTimestamp(s, now)
+		if err != nil {
+			if !strings.Contains(err.Error(), "timestamp") {
+				t.Fatalf("error does not say what is wrong: %v", err)
+			}
+			return
+		}
+		if d, derr := time.ParseDuration(s); derr == nil && !got.Equal(now.Add(-d)) {
+			t.Fatalf("%q: a duration counts back from now, got %v", s, got)
 		}
 	})
 }

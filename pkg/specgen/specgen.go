@@ -59,6 +59,12 @@ type Spec struct {
 
 	Tmpfs map[string]string `json:"tmpfs,omitempty"` // destination -> comma-separated options
 
+	// Volumes and mounts (see mounts.go).
+	Binds       []string              `json:"binds,omitempty"`  // the -v values with a source, as given (inspect's HostConfig.Binds)
+	Mounts      []parse.Mount         `json:"mounts,omitempty"` // -v and --mount, parsed
+	VolumesFrom []parse.VolumesFrom   `json:"volumesFrom,omitempty"`
+	Secrets     []parse.SecretRequest `json:"secrets,omitempty"`
+
 	Privileged      bool           `json:"privileged,omitempty"`
 	CapAdd          []string       `json:"capAdd,omitempty"`  // normalized CAP_X or ALL
 	CapDrop         []string       `json:"capDrop,omitempty"` // normalized CAP_X or ALL
@@ -231,6 +237,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	if err := s.Resources.validate(); err != nil {
+		return err
+	}
+	if err := s.validateMounts(); err != nil {
 		return err
 	}
 	var err error

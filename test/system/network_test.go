@@ -327,6 +327,9 @@ func TestNetworkLab(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^used$`).MatchString(e.TugOK("network", "ls", "--format", "{{.Name}}", "--filter", "type=custom").Out) {
 			t.Fatal("prune removed a network a container names")
 		}
+		// system prune takes the unused networks too.
+		e.TugOK("network", "create", "unused2")
+		mustContain(t, e.TugOK("system", "prune", "-f").Out, "Deleted Networks:\nunused2\n")
 	})
 }
 

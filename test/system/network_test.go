@@ -372,7 +372,7 @@ func TestNetworkConnectDisconnect(t *testing.T) {
 			t.Fatalf("networks after a restart: %q", nets)
 		}
 		// The events: connect and disconnect, at start, stop and by hand.
-		events := readEvents(t, e)
+		events := readNetEvents(t, e)
 		var got []string
 		for _, ev := range events {
 			if ev.Type == "network" && (ev.Action == "connect" || ev.Action == "disconnect") {
@@ -391,7 +391,7 @@ func TestNetworkConnectDisconnect(t *testing.T) {
 	})
 }
 
-type eventLine struct {
+type netEventLine struct {
 	Type, Action string
 	Actor        struct {
 		ID         string
@@ -399,17 +399,17 @@ type eventLine struct {
 	}
 }
 
-func readEvents(t *testing.T, e *Env) []eventLine {
+func readNetEvents(t *testing.T, e *Env) []netEventLine {
 	t.Helper()
 	f, err := os.Open(filepath.Join(e.RunRoot, "events.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []eventLine
+	var out []netEventLine
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var ev eventLine
+		var ev netEventLine
 		if json.Unmarshal(sc.Bytes(), &ev) == nil {
 			out = append(out, ev)
 		}

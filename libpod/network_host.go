@@ -108,7 +108,20 @@ func (l *netLock) unlock() {
 }
 
 func (r *Runtime) netHostPidFile() string { return filepath.Join(r.netDir(), "host.pid") }
-func (r *Runtime) netHostSocket() string  { return filepath.Join(r.netDir(), "host.sock") }
+func (r *Runtime) netHostSocket() string  { return filepath.Join(r.netDir(), netHostSocketName) }
+
+const netHostSocketName = "host.sock"
+
+// dialNetHost connects to the network host's socket through a descriptor
+// of its directory, so that the path stays short whatever the runroot.
+func (r *Runtime) dialNetHost() (net.Conn, error) {
+	dir, err := os.Open(r.netDir())
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	return net.DialTimeout("unix", fmt.Sprintf("/proc/self/fd/%d/%s", dir.Fd(), netHostSocketName), time.Second)
+}
 
 // netHostPid is the running network host's PID, 0 if none.
 func (r *Runtime) netHostPid() int {
@@ -190,7 +203,7 @@ func (r *Runtime) netHostSync() {
 	if r.netHostPid() == 0 {
 		return
 	}
-	conn, err := net.DialTimeout("unix", r.netHostSocket(), time.Second)
+	conn, err := r.dialNetHost()
 	if err != nil {
 		return
 	}
@@ -286,8 +299,13 @@ func (h *netHost) start() error {
 	resolv, _ := os.ReadFile("/etc/resolv.conf")
 	h.dns = &network.DNSServer{Records: h, Upstreams: network.Upstreams(resolv)}
 	h.sync()
+	// Relative to the network directory: a long runroot would pass the
+	// 108-byte limit of socket paths.
+	if err := os.Chdir(r.netDir()); err != nil {
+		return err
+	}
 	os.Remove(r.netHostSocket())
-	ln, err := net.Listen("unix", r.netHostSocket())
+	ln, err := net.Listen("unix", netHostSocketName)
 	if err != nil {
 		return err
 	}

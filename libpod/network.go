@@ -190,7 +190,7 @@ func (r *Runtime) ensureDefaultNetworks() error {
 	if n == 3 {
 		return nil
 	}
-	routes := network.HostRoutes()
+	routes := r.reservedRoutes()
 	return db.Update(context.Background(), func(tx *sql.Tx) error {
 		now := time.Now().UTC()
 		for _, name := range []string{"bridge", "host", "none"} {
@@ -509,14 +509,14 @@ func (r *Runtime) defaultBridgeName(id string) string {
 	return "br-" + id[:12]
 }
 
-// reservedRoutes are the host's routes a new subnet must keep clear of:
-// the host's own, and in the rootless namespace slirp4netns's.
+// reservedRoutes are the routes a new subnet must keep clear of: as root
+// every route of the host; rootless those of the host's real networks
+// (not other engines' bridges) and slirp4netns's.
 func (r *Runtime) reservedRoutes() []netip.Prefix {
-	routes := network.HostRoutes()
 	if r.Rootless {
-		routes = append(routes, netip.MustParsePrefix(network.SlirpSubnet))
+		return append(network.HostRoutesNotBridged(), netip.MustParsePrefix(network.SlirpSubnet))
 	}
-	return routes
+	return network.HostRoutes()
 }
 
 // Endpoints lists the network's endpoints (its running containers).

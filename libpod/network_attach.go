@@ -280,6 +280,7 @@ func (c *Container) prepareNetwork(run int) (*netPlan, error) {
 		return nil, err
 	}
 	trace("network: leased")
+	r.ensureDNS(nets)
 	force := false
 	undo := func(err error) (*netPlan, error) {
 		r.deleteEndpoints(c.ID)

@@ -350,6 +350,7 @@ func (h *netHost) sync() {
 	}
 	h.mu.Unlock()
 	h.dns.Keep(gws)
+	var listening []string
 	for _, gw := range gws {
 		err := h.dns.Listen(h.r.bridgeNS(), gw)
 		h.mu.Lock()
@@ -360,8 +361,55 @@ func (h *netHost) sync() {
 			h.missing[gw] = true
 		} else {
 			delete(h.missing, gw)
+			listening = append(listening, gw.String())
 		}
 		h.mu.Unlock()
+	}
+	// What the CLI checks before it starts a container on a network.
+	tmp := filepath.Join(h.r.netDir(), dnsListeningFile+".tmp")
+	if os.WriteFile(tmp, []byte(strings.Join(listening, "\n")+"\n"), 0o600) == nil {
+		os.Rename(tmp, filepath.Join(h.r.netDir(), dnsListeningFile))
+	}
+}
+
+// dnsListeningFile lists the gateways the network host's DNS server listens on.
+const dnsListeningFile = "dns.listening"
+
+// ensureDNS makes sure the network host answers on each gateway, asking it
+// to try again for a while when it does not (the address may still be
+// held by a network host of another data root that is going away). It
+// warns when it gives up: the container runs, without name resolution.
+func (r *Runtime) ensureDNS(nets []*Network) {
+	listening := func() map[string]bool {
+		m := map[string]bool{}
+		data, _ := os.ReadFile(filepath.Join(r.netDir(), dnsListeningFile))
+		for _, l := range strings.Fields(string(data)) {
+			m[l] = true
+		}
+		return m
+	}
+	missing := func() []*Network {
+		l := listening()
+		var out []*Network
+		for _, n := range nets {
+			if n.DNS && !l[n.Gateway.String()] {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for m := missing(); len(m) > 0; m = missing() {
+		if time.Now().After(deadline) {
+			for _, n := range m {
+				fmt.Fprintf(os.Stderr, "WARNING: the DNS server of network %s cannot listen on %s:53 (see %s): containers will not resolve names there\n", n.Name, n.Gateway, filepath.Join(r.netDir(), "host.log"))
+			}
+			return
+		}
+		r.netHostSync()
+		if len(missing()) > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 }
 
@@ -496,6 +544,7 @@ func (h *netHost) teardown() {
 		os.Remove(h.r.netHostPidFile())
 	}
 	os.Remove(h.r.netHostSocket())
+	os.Remove(filepath.Join(h.r.netDir(), dnsListeningFile))
 }
 
 // dnsSnapshot is what DNS answers come from, reloaded when the DB changes.

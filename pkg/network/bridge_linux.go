@@ -235,6 +235,38 @@ func NextIfName(nsPath string) (string, error) {
 // namespace (the host's), to keep new subnets clear of them.
 func HostRoutes() []netip.Prefix { return HostRoutesExcept("") }
 
+// HostRoutesNotBridged is HostRoutes without the routes through bridges
+// (other engines' and other roots' networks): a rootless network's subnet,
+// in a namespace of its own, only needs to keep clear of the host's real
+// networks.
+func HostRoutesNotBridged() []netip.Prefix {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return HostRoutes()
+	}
+	bridges := map[int]bool{}
+	for _, l := range links {
+		if l.Type() == "bridge" {
+			bridges[l.Attrs().Index] = true
+		}
+	}
+	routes, err := netlink.RouteList(nil, unix.AF_INET)
+	if err != nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, r := range routes {
+		if r.Dst == nil || bridges[r.LinkIndex] {
+			continue
+		}
+		ones, _ := r.Dst.Mask.Size()
+		if a, ok := netip.AddrFromSlice(r.Dst.IP.To4()); ok && ones > 0 {
+			out = append(out, netip.PrefixFrom(a, ones).Masked())
+		}
+	}
+	return out
+}
+
 // HostRoutesExcept is HostRoutes without the routes through interface dev.
 func HostRoutesExcept(dev string) []netip.Prefix {
 	routes, err := netlink.RouteList(nil, unix.AF_INET)

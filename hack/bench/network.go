@@ -312,7 +312,7 @@ func benchRunRootDefault(reg *testregistry.Registry, hasPodman bool) (result, er
 	if err != nil {
 		return result{}, err
 	}
-	res, err := timeRunners(rootRunners(filepath.Join(workDir, "run-root-bridge"), hasPodman), ref, *runs*2, func(r runner) []string {
+	res, err := timeRunners(rootRunners(filepath.Join(workDir, "rrb"), hasPodman), ref, *runs*2, func(r runner) []string {
 		return r.argv(r.runArgs(ref, "true")...)
 	})
 	if err == nil && res.podman > 0 {

@@ -112,6 +112,9 @@ var benchmarks = []benchmark{
 	{"rootless 1 GiB container -> host (egress)", "-", benchOutRootless},
 	{"system df (50 images, 100 containers, 50 volumes)", "< 100 ms", benchSystemDf},
 	{"events --since 1h --until now (10,000 events)", "< 200 ms", benchEventsReplay},
+	{"build 10 steps (5 RUN, 3 COPY, ENV, CMD), empty cache", "<= 0.5x podman", benchBuildFirst},
+	{"build 10 steps, fully cached", "< 150 ms, <= 0.2x podman", benchBuildCached},
+	{"build 10 steps after a one-line change in the last COPY's file", "-", benchBuildChange},
 }
 
 func report(results []result, hasPodman bool) {

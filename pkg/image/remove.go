@@ -403,6 +403,9 @@ func (r *Runtime) Prune(opts PruneOptions) ([]Deletion, int64, error) {
 		if !opts.All && !s.Dangling() {
 			continue
 		}
+		if _, err := r.store.Image(s.ID); err != nil {
+			continue // removed above, as the untagged parent of a pruned image
+		}
 		if !until.IsZero() && !s.Created.Before(until) {
 			continue
 		}

@@ -87,6 +87,8 @@ type metadata struct {
 	PushedTo []string `json:"pushedTo,omitempty"`
 	// Blobs maps a layer (chain ID) to the registry blob it was last pushed as.
 	Blobs map[string]blobRecord `json:"blobs,omitempty"`
+	// CacheKey marks the result of a build step (see FindCached).
+	CacheKey string `json:"cacheKey,omitempty"`
 }
 
 type blobRecord struct {
@@ -114,6 +116,7 @@ type Image struct {
 	Size        int64 // sum of the uncompressed layer sizes, as Docker reports
 	Source      string
 	Parent      string     // image ID this one was built from, "" if none
+	CacheKey    string     // the build step it is the result of, "" if none
 	LastTagTime *time.Time // when a name was last added, nil if never
 	stored      *storage.Image
 }
@@ -187,6 +190,7 @@ type CreateOptions struct {
 	Manifest   []byte   // raw manifest, when the image came with one
 	Source     string   // repository the layers were pulled from
 	Parent     string   // image ID this one was built or committed from
+	CacheKey   string   // the build step this image is the result of, "" for none
 }
 
 // CreateImage records an image whose layers are all stored (see PutLayer).
@@ -202,7 +206,7 @@ func (r *Runtime) CreateImage(rawConfig []byte, opts CreateOptions) (*Image, err
 	if ids := ChainIDs(cfg.RootFS.DiffIDs); len(ids) > 0 {
 		top = ids[len(ids)-1]
 	}
-	meta := metadata{Source: opts.Source, Parent: opts.Parent}
+	meta := metadata{Source: opts.Source, Parent: opts.Parent, CacheKey: opts.CacheKey}
 	if opts.RepoDigest != "" {
 		meta.RepoDigests = []string{opts.RepoDigest}
 	}
@@ -442,6 +446,7 @@ func (r *Runtime) fromStored(si *storage.Image) (*Image, error) {
 	img := &Image{ID: si.ID, Names: append([]string(nil), si.Names...), TopLayer: si.TopLayer, Digest: si.Digest.String(), stored: si}
 	meta := readMetadata(si.Metadata)
 	img.RepoDigests, img.Source, img.Parent, img.LastTagTime = meta.RepoDigests, meta.Source, meta.Parent, meta.LastTagTime
+	img.CacheKey = meta.CacheKey
 	raw, err := r.store.ImageBigData(si.ID, bigDataConfig)
 	if err != nil {
 		return nil, fmt.Errorf("image %s has no config: %w", si.ID[:12], err)

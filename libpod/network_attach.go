@@ -598,6 +598,12 @@ func (r *Runtime) loadFirewall(force bool) error {
 	if !r.bridgeNSReady() {
 		return nil
 	}
+	if !r.Rootless && r.netHostPid() == 0 {
+		// As root the table lives with the network host, which takes it
+		// down: none is left on the host without one.
+		os.Remove(filepath.Join(r.netDir(), "firewall.sum"))
+		return network.Firewall{Table: r.firewallTable()}.Remove()
+	}
 	db, err := r.DB()
 	if err != nil {
 		return err

@@ -77,6 +77,10 @@ type ContainerState struct {
 	Rootfs  string `json:"rootfs,omitempty"`
 	// Stopping is set by stop, so that the exit is not mistaken for a crash.
 	Stopping bool `json:"stopping,omitempty"`
+	// Networks are the container's endpoints while it runs (bridge
+	// networks), Ports its published ports as bound.
+	Networks []EndpointState `json:"networks,omitempty"`
+	Ports    []PortBinding   `json:"ports,omitempty"`
 	// CreatorPid (with its start time) is the tug process that created the
 	// container and may be about to start it (run): while it lives, prune
 	// leaves the created container alone. A start clears it.
@@ -89,6 +93,9 @@ type Container struct {
 	ContainerConfig
 	State ContainerState
 	rt    *Runtime
+	// orphaned says refresh found the container ended with its monitor
+	// gone: no cleanup will come, what it attached must be released here.
+	orphaned bool
 }
 
 // ShortID is the 12-character ID tables and the hostname use.

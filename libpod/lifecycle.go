@@ -46,6 +46,9 @@ func (c *Container) sync() {
 	})
 	if changed {
 		c.dieEvent()
+		if c.orphaned {
+			c.releaseNetwork()
+		}
 	}
 }
 
@@ -58,6 +61,9 @@ func (c *Container) syncLocked() error {
 		return err
 	}
 	c.dieEvent()
+	if c.orphaned {
+		c.releaseNetwork()
+	}
 	return nil
 }
 
@@ -94,6 +100,9 @@ func (c *Container) refresh() bool {
 		c.State.Pid = pid
 		return false
 	}
+	// No cleanup will come for this run: what it attached is released by
+	// whoever records the exit.
+	c.orphaned = true
 	if data, err := os.ReadFile(filepath.Join(c.RunDir(), monitor.ExitFile)); err == nil {
 		var e monitor.Exit
 		if json.Unmarshal(data, &e) == nil {
@@ -398,6 +407,7 @@ func (c *Container) removeLocked(volumes bool) error {
 	} else {
 		return err
 	}
+	c.releaseNetwork()
 	c.releaseRunDir()
 	os.RemoveAll(c.DataDir())
 	gone, err := r.deleteContainerRow(c.ID, volumes)
@@ -453,6 +463,11 @@ func (c *Container) Cleanup(run int) error {
 	}
 	if c.Spec.AutoRemove {
 		return c.removeLocked(true)
+	}
+	if c.usesBridge() || len(c.State.Ports) > 0 {
+		held := len(c.State.Networks) > 0 || len(c.State.Ports) > 0
+		c.releaseNetwork()
+		exited = exited || held
 	}
 	if c.State.Mounted {
 		c.releaseMounts()

@@ -90,6 +90,10 @@ type ContainerState struct {
 	RestartDelay time.Duration `json:"restartDelay,omitempty"`
 	// Health is the health check's state (nil: no health check).
 	Health *HealthState `json:"health,omitempty"`
+	// Networks are the container's endpoints while it runs (bridge
+	// networks), Ports its published ports as bound.
+	Networks []EndpointState `json:"networks,omitempty"`
+	Ports    []PortBinding   `json:"ports,omitempty"`
 	// CreatorPid (with its start time) is the tug process that created the
 	// container and may be about to start it (run): while it lives, prune
 	// leaves the created container alone. A start clears it.
@@ -102,6 +106,9 @@ type Container struct {
 	ContainerConfig
 	State ContainerState
 	rt    *Runtime
+	// orphaned says refresh found the container ended with its monitor
+	// gone: no cleanup will come, what it attached must be released here.
+	orphaned bool
 }
 
 // ShortID is the 12-character ID tables and the hostname use.

@@ -39,6 +39,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec *specgen.Spec, img *
 	if err := r.checkResources(spec.Resources); err != nil {
 		return nil, err
 	}
+	if err := r.resolveNetworks(spec); err != nil {
+		return nil, err
+	}
 	if other := spec.NetworkContainer(); other != "" {
 		oc, err := r.lookupContainer(other)
 		if err != nil {

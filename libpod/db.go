@@ -37,8 +37,9 @@ var migrations = []string{
 		state TEXT NOT NULL
 	 );
 	 CREATE INDEX containers_image ON containers(image_id);`,
-	volumesSchema, // volume.go
-	secretsSchema, // secret.go
+	volumesSchema,  // volume.go
+	secretsSchema,  // secret.go
+	networksSchema, // network.go
 }
 
 // SchemaVersion is the schema this binary writes.

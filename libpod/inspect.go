@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,7 +68,7 @@ type InspectHostConfig struct {
 	ContainerIDFile string
 	LogConfig       InspectLogConfig
 	NetworkMode     string
-	PortBindings    map[string]any
+	PortBindings    map[string][]InspectPortBinding
 	RestartPolicy   parse.RestartPolicy
 	AutoRemove      bool
 	Init            *bool `json:",omitempty"`
@@ -186,13 +187,31 @@ type InspectNetworkSettings struct {
 
 // InspectEndpoint is one network of NetworkSettings.Networks.
 type InspectEndpoint struct {
-	NetworkID   string
-	EndpointID  string
-	Gateway     string
-	IPAddress   string
-	IPPrefixLen int
-	MacAddress  string
-	DNSNames    []string
+	IPAMConfig          *InspectIPAMAddress
+	Links               []string
+	Aliases             []string
+	MacAddress          string
+	DriverOpts          map[string]string
+	NetworkID           string
+	EndpointID          string
+	Gateway             string
+	IPAddress           string
+	IPPrefixLen         int
+	IPv6Gateway         string
+	GlobalIPv6Address   string
+	GlobalIPv6PrefixLen int
+	DNSNames            []string
+}
+
+// InspectIPAMAddress is an endpoint's requested address (--ip).
+type InspectIPAMAddress struct {
+	IPv4Address string `json:",omitempty"`
+}
+
+// InspectPortBinding is a host side of a port (HostConfig.PortBindings, NetworkSettings.Ports).
+type InspectPortBinding struct {
+	HostIp   string
+	HostPort string
 }
 
 func timeString(t time.Time) string {
@@ -254,38 +273,36 @@ func (c *Container) Inspect() *InspectContainer {
 		in.Path, in.Args = cmd[0], append([]string{}, cmd[1:]...)
 	}
 	sp := c.Spec
-	netMode := sp.Network
-	if netMode == specgen.NetworkDefault {
-		netMode = "slirp4netns"
-	}
+	netMode := c.NetworkMode()
 	tmpfs := sp.Tmpfs
 	if tmpfs == nil {
 		tmpfs = map[string]string{}
 	}
 	in.HostConfig = InspectHostConfig{
-		Binds:          nonNil(sp.Binds),
-		VolumesFrom:    volumesFromStrings(sp.VolumesFrom),
-		LogConfig:      InspectLogConfig{Type: sp.Log.Driver, Config: nonNilMap(sp.Log.Options)},
-		NetworkMode:    netMode,
-		PortBindings:   map[string]any{},
-		RestartPolicy:  restartPolicyOf(sp),
-		AutoRemove:     sp.AutoRemove,
-		CapAdd:         nonNil(sp.CapAdd),
-		CapDrop:        nonNil(sp.CapDrop),
-		Dns:            nonNil(sp.DNS),
-		DnsOptions:     nonNil(sp.DNSOptions),
-		DnsSearch:      nonNil(sp.DNSSearch),
-		ExtraHosts:     nonNil(sp.AddHosts),
-		GroupAdd:       nonNil(sp.GroupAdd),
-		IpcMode:        "private",
-		PidMode:        "",
-		Privileged:     sp.Privileged,
-		ReadonlyRootfs: sp.ReadOnly,
-		SecurityOpt:    nonNil(sp.SecurityOpt),
-		Tmpfs:          tmpfs,
-		ShmSize:        64 << 20,
-		Runtime:        "tug",
-		Ulimits:        append([]parse.Ulimit{}, sp.Ulimits...),
+		Binds:           nonNil(sp.Binds),
+		VolumesFrom:     volumesFromStrings(sp.VolumesFrom),
+		LogConfig:       InspectLogConfig{Type: sp.Log.Driver, Config: nonNilMap(sp.Log.Options)},
+		NetworkMode:     netMode,
+		PortBindings:    c.portBindings(),
+		PublishAllPorts: sp.PublishAll,
+		RestartPolicy:   restartPolicyOf(sp),
+		AutoRemove:      sp.AutoRemove,
+		CapAdd:          nonNil(sp.CapAdd),
+		CapDrop:         nonNil(sp.CapDrop),
+		Dns:             nonNil(sp.DNS),
+		DnsOptions:      nonNil(sp.DNSOptions),
+		DnsSearch:       nonNil(sp.DNSSearch),
+		ExtraHosts:      nonNil(sp.AddHosts),
+		GroupAdd:        nonNil(sp.GroupAdd),
+		IpcMode:         "private",
+		PidMode:         "",
+		Privileged:      sp.Privileged,
+		ReadonlyRootfs:  sp.ReadOnly,
+		SecurityOpt:     nonNil(sp.SecurityOpt),
+		Tmpfs:           tmpfs,
+		ShmSize:         64 << 20,
+		Runtime:         "tug",
+		Ulimits:         append([]parse.Ulimit{}, sp.Ulimits...),
 	}
 	if sp.Init {
 		in.HostConfig.Init = &sp.Init
@@ -316,11 +333,11 @@ func (c *Container) Inspect() *InspectContainer {
 		}
 	}
 	var exposed map[string]struct{}
-	if len(c.ExposedPorts) > 0 {
-		exposed = map[string]struct{}{}
-		for _, p := range c.ExposedPorts {
-			exposed[p] = struct{}{}
+	for _, p := range c.exposedPorts() {
+		if exposed == nil {
+			exposed = map[string]struct{}{}
 		}
+		exposed[p] = struct{}{}
 	}
 	env := nonNil(c.Env)
 	in.Config = InspectConfig{
@@ -359,26 +376,105 @@ func (c *Container) networkSettings(mode string) InspectNetworkSettings {
 		sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", c.ID, c.State.Run)))
 		ns.SandboxID = hex.EncodeToString(sum[:])
 		ns.SandboxKey = fmt.Sprintf("/proc/%d/ns/net", c.State.Pid)
-		if mode == "slirp4netns" {
+		if mode == specgen.NetworkSlirp || c.usesBridge() {
 			ns.SandboxKey = filepath.Join(c.RunDir(), "netns")
 		}
 	}
-	ep := &InspectEndpoint{DNSNames: nil}
-	if mode == "slirp4netns" {
-		for _, p := range c.ExposedPorts {
+	if running && (mode == specgen.NetworkSlirp || c.usesBridge()) {
+		for _, p := range c.exposedPorts() {
 			ns.Ports[p] = nil
 		}
+		bound := map[string][]InspectPortBinding{}
+		for _, b := range c.State.Ports {
+			bound[b.Key()] = append(bound[b.Key()], InspectPortBinding{HostIp: b.HostIPOrAny(), HostPort: strconv.Itoa(int(b.HostPort))})
+		}
+		for k, v := range bound {
+			ns.Ports[k] = v
+		}
+	}
+	switch {
+	case strings.HasPrefix(mode, "container:"):
+		return ns
+	case mode == specgen.NetworkSlirp:
+		ep := &InspectEndpoint{}
 		if running {
 			ns.Gateway, ns.IPAddress, ns.IPPrefixLen = slirpGateway, slirpIP, 24
 			ep.Gateway, ep.IPAddress, ep.IPPrefixLen = slirpGateway, slirpIP, 24
 		}
-	}
-	name := mode
-	if strings.HasPrefix(mode, "container:") {
+		ns.Networks[mode] = ep
+		return ns
+	case !c.usesBridge():
+		ns.Networks[mode] = &InspectEndpoint{}
 		return ns
 	}
-	ns.Networks[name] = ep
+	live := map[string]EndpointState{}
+	if running {
+		for _, ep := range c.State.Networks {
+			live[ep.NetworkID] = ep
+		}
+	}
+	for _, a := range c.attachments() {
+		ep := &InspectEndpoint{NetworkID: a.ID, Aliases: a.Aliases, MacAddress: a.MAC}
+		if a.IPv4 != "" {
+			ep.IPAMConfig = &InspectIPAMAddress{IPv4Address: a.IPv4}
+		}
+		if st, ok := live[a.ID]; ok {
+			ep.EndpointID, ep.Gateway, ep.IPAddress, ep.IPPrefixLen, ep.MacAddress, ep.DNSNames =
+				st.EndpointID, st.Gateway.String(), st.IP.String(), st.PrefixLen, st.MAC, st.DNSNames
+			if a.Name == specgen.DefaultBridge {
+				// Docker's top-level fields describe the default bridge.
+				ns.Bridge = st.Bridge
+				ns.EndpointID, ns.Gateway, ns.IPAddress, ns.IPPrefixLen, ns.MacAddress = st.EndpointID, ep.Gateway, ep.IPAddress, ep.IPPrefixLen, st.MAC
+			}
+		}
+		ns.Networks[a.Name] = ep
+	}
 	return ns
+}
+
+// NetworkMode is HostConfig.NetworkMode as Docker shows it: "bridge" for
+// the default network, else the first network's name, "host", "none",
+// "container:ID", or "slirp4netns".
+func (c *Container) NetworkMode() string {
+	if c.usesBridge() {
+		if atts := c.attachments(); len(atts) > 0 {
+			return atts[0].Name
+		}
+		return specgen.DefaultBridge
+	}
+	return c.Spec.Network
+}
+
+// NetworkNames are the networks the container is on, as ps shows them.
+func (c *Container) NetworkNames() []string {
+	if !c.usesBridge() {
+		if strings.HasPrefix(c.Spec.Network, "container:") {
+			return nil
+		}
+		return []string{c.Spec.Network}
+	}
+	var out []string
+	for _, a := range c.attachments() {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
+// portBindings is HostConfig.PortBindings: what -p asked for (an empty
+// HostPort for a random one).
+func (c *Container) portBindings() map[string][]InspectPortBinding {
+	out := map[string][]InspectPortBinding{}
+	for _, m := range c.Spec.PortMappings {
+		b := InspectPortBinding{HostIp: m.HostIP}
+		if m.HostPort != 0 {
+			b.HostPort = strconv.Itoa(int(m.HostPort))
+			if m.HostPortEnd != 0 {
+				b.HostPort += "-" + strconv.Itoa(int(m.HostPortEnd))
+			}
+		}
+		out[m.ContainerPortKey()] = append(out[m.ContainerPortKey()], b)
+	}
+	return out
 }
 
 func volumesFromStrings(vf []parse.VolumesFrom) []string {

@@ -23,16 +23,23 @@ import (
 
 // sync makes the state true without taking the lock: a container recorded as
 // running may have exited (its monitor wrote the exit file) or lost its
-// monitor (killed). What it learns it saves only if the row did not change
-// meanwhile.
+// monitor (killed). An exit its monitor saw is only shown: the cleanup that
+// follows records it, and its die event, under the lock. What else it
+// learns it saves only if the row did not change meanwhile.
 func (c *Container) sync() {
 	before, _ := json.Marshal(c.State)
 	was := c.State.Status
 	if !c.refresh() {
 		return
 	}
+	if c.State.Status == StatusExited && !c.orphaned && (was == StatusRunning || was == StatusPaused) {
+		return
+	}
 	if changed, _ := c.saveStateIf(before); changed {
 		c.dieEvent(was)
+		if c.orphaned {
+			c.releaseNetwork()
+		}
 	}
 }
 
@@ -66,6 +73,9 @@ func (c *Container) syncLocked() error {
 		}
 	}
 	c.dieEvent(was)
+	if c.orphaned {
+		c.releaseNetwork()
+	}
 	return nil
 }
 
@@ -138,6 +148,9 @@ func (c *Container) refresh() bool {
 		c.State.Pid = pid
 		return false
 	}
+	// No cleanup will come for this run: what it attached is released by
+	// whoever records the exit.
+	c.orphaned = true
 	if data, err := os.ReadFile(filepath.Join(c.RunDir(), monitor.ExitFile)); err == nil {
 		var e monitor.Exit
 		if json.Unmarshal(data, &e) == nil {
@@ -489,34 +502,28 @@ func (c *Container) RemoveWith(opts RemoveOptions) error {
 			c.setExited(137, time.Now().UTC(), "")
 		}
 	}
-	return c.removeLocked(opts.Volumes, before, was)
+	if before != nil {
+		// The exit of the kill, recorded (and its die event) unless a sync
+		// of a monitorless container did it first.
+		if saved, err := c.saveStateIf(before); err != nil {
+			return err
+		} else if saved {
+			c.dieEvent(was)
+		}
+	}
+	return c.removeLocked(opts.Volumes)
 }
 
 // removeLocked deletes everything of a stopped container, in an order that
 // a crash can resume: the row says "removing" first and goes last. With
-// volumes, its anonymous volumes go too. With before (the row's state
-// when the caller saw the container exit), that first write also records
-// the exit, and its die event, unless another call recorded it meanwhile.
-func (c *Container) removeLocked(volumes bool, before []byte, was string) error {
+// volumes, its anonymous volumes go too.
+func (c *Container) removeLocked(volumes bool) error {
 	trace("remove: begin")
 	defer trace("remove: end")
 	r := c.rt
-	exit := *c
 	c.State.Status = StatusRemoving
-	saved := false
-	if before != nil {
-		var err error
-		if saved, err = c.saveStateIf(before); err != nil {
-			return err
-		}
-	}
-	if !saved {
-		if err := c.saveState(); err != nil {
-			return err
-		}
-	}
-	if saved {
-		exit.dieEvent(was)
+	if err := c.saveState(); err != nil {
+		return err
 	}
 	oci.Runtime{Root: r.ociStateRoot(), Rootless: r.Rootless}.Destroy(c.ID)
 	if c.State.Mounted {
@@ -531,6 +538,7 @@ func (c *Container) removeLocked(volumes bool, before []byte, was string) error 
 	} else {
 		return err
 	}
+	c.releaseNetwork()
 	c.releaseRunDir()
 	os.RemoveAll(c.DataDir())
 	gone, err := r.deleteContainerRow(c.ID, volumes)
@@ -577,24 +585,27 @@ func (c *Container) Cleanup(run int) error {
 		return nil
 	}
 	// One write for the exit and the unmount (or none: --rm removes the
-	// row). It is conditional: a sync without the lock (ps, inspect) may
-	// record the exit meanwhile, and then the die event is its.
-	before, _ := json.Marshal(c.State)
+	// row). An exit the monitor saw is this call's to record: syncs
+	// without the lock only show it.
 	was := c.State.Status
 	exited := c.refresh()
 	if c.Running() || c.State.Status == StatusRemoving || c.State.Status == StatusRestarting {
 		if exited {
-			c.saveStateIf(before)
+			c.saveState() // an adopted start, a lost restart
 		}
 		return nil
 	}
-	if c.Spec.AutoRemove {
-		if !exited {
-			before, was = nil, c.State.Status
-		}
-		return c.removeLocked(true, before, was)
+	if exited {
+		c.dieEvent(was)
 	}
-	changed := exited
+	if c.Spec.AutoRemove {
+		return c.removeLocked(true)
+	}
+	if c.usesBridge() || len(c.State.Ports) > 0 {
+		held := len(c.State.Networks) > 0 || len(c.State.Ports) > 0
+		c.releaseNetwork()
+		exited = exited || held
+	}
 	if c.State.Mounted {
 		c.releaseMounts()
 		if store, err := c.rt.Store(); err == nil {
@@ -602,30 +613,11 @@ func (c *Container) Cleanup(run int) error {
 		}
 		oci.Runtime{Root: c.rt.ociStateRoot(), Rootless: c.rt.Rootless}.Destroy(c.ID)
 		c.State.Mounted, c.State.Rootfs = false, ""
-		changed = true
+		exited = true
 	}
-	if changed {
-		saved, err := c.saveStateIf(before)
-		if err != nil {
+	if exited {
+		if err := c.saveState(); err != nil {
 			return err
-		}
-		if !saved {
-			// Recorded by another call meanwhile: keep its record, with the unmount.
-			if err := c.reload(); err != nil {
-				return err
-			}
-			if c.State.Status == was {
-				c.refresh() // it only read back differently
-			} else {
-				was = c.State.Status
-			}
-			c.State.Mounted, c.State.Rootfs = false, ""
-			if err := c.saveState(); err != nil {
-				return err
-			}
-		}
-		if exited {
-			c.dieEvent(was)
 		}
 	}
 	// The exit is in the DB now; the run directory has served.

@@ -112,5 +112,5 @@ func (c *Container) pruneOne() error {
 	if !c.prunable() {
 		return errInUse
 	}
-	return c.removeLocked(false, nil, "")
+	return c.removeLocked(false)
 }

@@ -51,6 +51,7 @@ func (c *Container) Rename(newName string) error {
 		return err
 	}
 	c.ContainerConfig = cfg
+	c.renameEndpoints(old, newName)
 	c.rt.writeEvent(c, "rename", map[string]string{"oldName": "/" + old})
 	return nil
 }

@@ -127,7 +127,21 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 	}
 	trace("start: mounted")
 	unmount := func() { pm.abort(); c.releaseMounts(); store.Unmount(c.ID, true) }
-	spec, err := c.ociSpec(rootfs, netMode, netNS, shareFrom, opts.Attach)
+	run := c.State.Run + 1
+	if len(c.State.Networks) > 0 || len(c.State.Ports) > 0 {
+		// The last run's cleanup has not come (yet): release what it held.
+		c.releaseNetwork()
+		unix.Unmount(filepath.Join(runDir, monitor.NetNSFile), unix.MNT_DETACH)
+	}
+	plan, err := c.planNetwork(run)
+	if err != nil {
+		unmount()
+		return nil, err
+	}
+	if plan != nil {
+		unmount = func() { pm.abort(); c.releaseMounts(); store.Unmount(c.ID, true); c.releaseNetwork() }
+	}
+	spec, err := c.ociSpec(rootfs, netMode, netNS, shareFrom, opts.Attach, plan)
 	if err != nil {
 		unmount()
 		var se *StartError
@@ -137,7 +151,6 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		return nil, &StartError{Code: 125, Err: err}
 	}
 	trace("start: spec")
-	run := c.State.Run + 1
 	mcfg := monitor.Config{
 		ID:        c.ID,
 		RunDir:    runDir,
@@ -150,7 +163,10 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		Cleanup:   append(r.selfArgs(), "container", "cleanup", "--run", strconv.Itoa(run), c.ID),
 		Client:    opts.Attach != nil,
 	}
-	if netMode == oci.NetPrivate && c.Spec.Network == specgen.NetworkDefault {
+	if plan != nil {
+		mcfg.Network = plan.attach
+	}
+	if netMode == oci.NetPrivate && c.Spec.Network == specgen.NetworkSlirp {
 		bin, err := exec.LookPath("slirp4netns")
 		if err != nil {
 			unmount()
@@ -182,6 +198,9 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 	if err != nil {
 		c.releaseMounts()
 		store.Unmount(c.ID, true)
+		if plan != nil {
+			c.releaseNetwork()
+		}
 		code := 125
 		var se *StartError
 		if errors.As(err, &se) {
@@ -210,11 +229,19 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		Mounted:       true,
 		Rootfs:        rootfs,
 	}
+	if plan != nil {
+		st.Networks, st.Ports = plan.endpoints, plan.ports
+	}
 	c.State = st
 	if err := c.saveState(); err != nil {
 		return sess, err
 	}
 	trace("start: state saved")
+	if plan != nil {
+		for _, ep := range plan.endpoints {
+			r.writeNetworkEventFor(ep.NetworkID, ep.NetworkName, "connect", c.ID)
+		}
+	}
 	return sess, nil
 }
 
@@ -224,7 +251,7 @@ func (c *Container) network() (mode, nsPath string, shareFrom *Container, err er
 	switch c.Spec.Network {
 	case specgen.NetworkHost:
 		return oci.NetHost, "", nil, nil
-	case specgen.NetworkNone, specgen.NetworkDefault, "":
+	case specgen.NetworkNone, specgen.NetworkDefault, specgen.NetworkBridge, specgen.NetworkSlirp, "":
 		return oci.NetPrivate, "", nil, nil
 	}
 	name := c.Spec.NetworkContainer()
@@ -240,7 +267,7 @@ func (c *Container) network() (mode, nsPath string, shareFrom *Container, err er
 
 // ociSpec resolves the user in the image, writes /etc/hosts, /etc/hostname
 // and /etc/resolv.conf, and builds the OCI spec.
-func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container, attach *monitor.Hello) (*rspec.Spec, error) {
+func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container, attach *monitor.Hello, plan *netPlan) (*rspec.Spec, error) {
 	user, err := oci.ResolveUser(rootfs, c.User, c.Spec.GroupAdd)
 	if err != nil {
 		return nil, err
@@ -251,10 +278,13 @@ func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container,
 		hostname = shareFrom.Hostname
 		hosts, hostnameFile, resolv = filepath.Join(shareFrom.DataDir(), "hosts"), filepath.Join(shareFrom.DataDir(), "hostname"), filepath.Join(shareFrom.DataDir(), "resolv.conf")
 	} else {
-		slirp := netMode == oci.NetPrivate && c.Spec.Network == specgen.NetworkDefault
+		slirp := netMode == oci.NetPrivate && c.Spec.Network == specgen.NetworkSlirp
 		eo := oci.EtcOptions{Hostname: hostname, NetMode: netMode, Slirp: slirp, AddHosts: c.Spec.AddHosts, DNS: c.Spec.DNS, DNSSearch: c.Spec.DNSSearch, DNSOptions: c.Spec.DNSOptions}
 		if slirp {
 			eo.ContainerIP, eo.HostGateway = slirpIP, slirpGateway
+		}
+		if plan != nil {
+			c.etcForBridge(&eo, plan)
 		}
 		hostResolv, _ := os.ReadFile("/etc/resolv.conf")
 		for _, f := range []struct {

@@ -270,10 +270,7 @@ func makePsRow(rt *libpod.Runtime, c *libpod.Container, now time.Time, noTrunc, 
 		id = c.ShortID()
 		cmdline = ellipsis(cmdline, 20)
 	}
-	net := c.Spec.Network
-	if net == "default" {
-		net = "slirp4netns"
-	}
+	net := strings.Join(c.NetworkNames(), ",")
 	r := psRow{
 		Command:    strconv.Quote(cmdline),
 		CreatedAt:  c.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
@@ -282,6 +279,7 @@ func makePsRow(rt *libpod.Runtime, c *libpod.Container, now time.Time, noTrunc, 
 		Labels:     strings.Join(libpod.SortedLabels(c.Labels), ","),
 		Names:      c.Name,
 		Networks:   net,
+		Ports:      psPorts(c),
 		RunningFor: format.Ago(c.Created),
 		State:      c.State.Status,
 		Status:     statusText(c, now),

@@ -28,7 +28,9 @@ type createFlags struct {
 	interactive, tty, rm                                  bool
 	attach                                                []string
 	addHosts, dns, dnsSearch, dnsOptions, tmpfs           []string
-	network                                               string
+	networks, networkAliases, publish, expose             []string
+	ip, macAddress                                        string
+	publishAll                                            bool
 	privileged, readOnly                                  bool
 	capAdd, capDrop, securityOpt, groupAdd, ulimits       []string
 	restart                                               string
@@ -69,9 +71,17 @@ func addCreateFlags(fs *pflag.FlagSet, f *createFlags) {
 	fs.StringArrayVar(&f.dnsSearch, "dns-search", nil, "set custom DNS search domains")
 	fs.StringArrayVar(&f.dnsOptions, "dns-option", nil, "set DNS options")
 	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "mount a tmpfs directory (PATH[:OPTIONS])")
-	fs.StringVar(&f.network, "network", "default", "connect a container to a network: default (user-mode), none, host, container:NAME")
-	fs.StringVar(&f.network, "net", "default", "connect a container to a network (same as --network)")
+	fs.StringArrayVar(&f.networks, "network", nil, "connect a container to a network: bridge (the default), NAME, none, host, container:NAME, slirp4netns (repeat for several networks)")
+	fs.StringArrayVar(&f.networks, "net", nil, "connect a container to a network (same as --network)")
 	fs.Lookup("net").Hidden = true
+	fs.StringVar(&f.ip, "ip", "", "IPv4 address on the first network (e.g., 172.30.100.104)")
+	fs.StringArrayVar(&f.networkAliases, "network-alias", nil, "add a network-scoped alias for the container (first network)")
+	fs.StringArrayVar(&f.networkAliases, "net-alias", nil, "add a network-scoped alias for the container (same as --network-alias)")
+	fs.Lookup("net-alias").Hidden = true
+	fs.StringVar(&f.macAddress, "mac-address", "", "container MAC address on the first network (e.g., 92:d0:c6:0a:29:33)")
+	fs.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a container's port(s) to the host ([IP:][HOSTPORT:]CONTAINERPORT[/PROTO])")
+	fs.BoolVarP(&f.publishAll, "publish-all", "P", false, "publish all exposed ports to random ports")
+	fs.StringArrayVar(&f.expose, "expose", nil, "expose a port or a range of ports")
 	fs.BoolVar(&f.privileged, "privileged", false, "give extended privileges to this container")
 	fs.BoolVar(&f.readOnly, "read-only", false, "mount the container's root filesystem as read only")
 	fs.StringArrayVar(&f.capAdd, "cap-add", nil, "add Linux capabilities")
@@ -103,7 +113,7 @@ func (f *createFlags) spec(fs *pflag.FlagSet, args []string) (*specgen.Spec, err
 	s := &specgen.Spec{
 		Name: f.name, Image: args[0], Command: args[1:], WorkDir: f.workdir, User: f.user, GroupAdd: f.groupAdd,
 		Hostname: f.hostname, Domainname: f.domainname, StopSignal: f.stopSignal, Tty: f.tty, OpenStdin: f.interactive,
-		Attach: f.attach, AutoRemove: f.rm, Network: f.network, AddHosts: f.addHosts, DNS: f.dns,
+		Attach: f.attach, AutoRemove: f.rm, PublishAll: f.publishAll, AddHosts: f.addHosts, DNS: f.dns,
 		DNSSearch: f.dnsSearch, DNSOptions: f.dnsOptions, Privileged: f.privileged, ReadOnly: f.readOnly,
 		CapAdd: f.capAdd, CapDrop: f.capDrop, SecurityOpt: f.securityOpt, Init: f.init,
 	}
@@ -113,6 +123,28 @@ func (f *createFlags) spec(fs *pflag.FlagSet, args []string) (*specgen.Spec, err
 	}
 	if s.Healthcheck, err = f.health.Config(); err != nil {
 		return nil, err
+	}
+	nets := f.networks
+	if len(nets) == 0 {
+		nets = []string{""}
+	}
+	for _, n := range nets {
+		s.Networks = append(s.Networks, specgen.NetworkAttach{Name: n})
+	}
+	s.Networks[0].IPv4, s.Networks[0].MAC, s.Networks[0].Aliases = f.ip, f.macAddress, f.networkAliases
+	for _, p := range f.publish {
+		ms, err := parse.ParsePublish(p)
+		if err != nil {
+			return nil, err
+		}
+		s.PortMappings = append(s.PortMappings, ms...)
+	}
+	for _, e := range f.expose {
+		ports, err := parse.ParseExpose(e)
+		if err != nil {
+			return nil, err
+		}
+		s.Expose = append(s.Expose, ports...)
 	}
 	if fs.Changed("entrypoint") {
 		s.EntrypointSet = true
@@ -292,6 +324,9 @@ func createContainer(cmd *cobra.Command, f *createFlags, args []string) (*libpod
 	spec, err := f.spec(cmd.Flags(), args)
 	if err != nil {
 		return nil, nil, usageError(cmd, err)
+	}
+	if (len(spec.PortMappings) > 0 || spec.PublishAll) && (spec.Network == specgen.NetworkHost || spec.Network == specgen.NetworkNone) {
+		fmt.Fprintf(os.Stderr, "WARNING: Published ports are discarded when using %s network mode\n", spec.Network)
 	}
 	rt, err := getRuntime()
 	if err != nil {

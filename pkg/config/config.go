@@ -18,7 +18,16 @@ type Config struct {
 	Storage    Storage    `toml:"storage"`
 	Registries Registries `toml:"registries"`
 	Containers Containers `toml:"containers"`
+	Network    Network    `toml:"network"`
 	Events     Events     `toml:"events"`
+}
+
+// Network shapes container networking.
+type Network struct {
+	// AllowHostLoopback lets rootless containers on bridge networks reach
+	// the host's loopback at 10.0.2.2 (slirp4netns's gateway); off by
+	// default, as in Podman.
+	AllowHostLoopback bool `toml:"allow_host_loopback"`
 }
 
 // Events bounds the event log.

@@ -78,6 +78,7 @@ type client struct {
 
 type monitor struct {
 	cfg         Config
+	ports       *publishedPorts // held for the container's lifetime
 	logw        logs.Writer
 	stdin       io.WriteCloser // the container's stdin (pipe, or the terminal's master)
 	master      *os.File
@@ -152,6 +153,8 @@ func run(runDir string) error {
 	if health != nil {
 		health.end()
 	}
+	// Published ports are free once the container has exited, before stop returns.
+	m.ports.close()
 	finished := time.Now().UTC()
 	waitTimeout(outputs, 5*time.Second)
 	trace("output drained")
@@ -252,12 +255,23 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 			return nil, nil, nil, err
 		}
 	}
+	// Bridge networks: the interfaces are made while the container is created.
+	attached, err := m.attachNetwork(runDir, &spec, slirp != nil)
+	if err != nil {
+		if slirp != nil {
+			slirp.stop()
+		}
+		return nil, nil, nil, err
+	}
 	rt := oci.Runtime{Root: m.cfg.StateRoot, Rootless: m.cfg.Rootless}
 	trace("spec read")
 	proc, err := rt.Create(m.cfg.ID, &spec, stdio)
 	trace("created")
 	if err != nil && slirp != nil {
 		slirp.stop()
+	}
+	if err != nil {
+		m.detachNetwork(runDir)
 	}
 	for _, f := range closeAfter {
 		f.Close()
@@ -270,6 +284,7 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 			slirp.stop()
 		}
 		proc.Destroy()
+		m.detachNetwork(runDir)
 		return nil, nil, nil, err
 	}
 	if m.cfg.Tty {
@@ -286,6 +301,11 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 	if slirp != nil {
 		if err := slirp.ready(); err != nil {
 			return fail(err)
+		}
+	}
+	if attached != nil {
+		if err := <-attached; err != nil {
+			return fail(fmt.Errorf("attaching the container to its networks: %w", err))
 		}
 	}
 	trace("network up")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tug-project/tug/pkg/events"
 	"github.com/tug-project/tug/pkg/logs"
+	"github.com/tug-project/tug/pkg/network"
 )
 
 // Frame types.
@@ -88,6 +89,9 @@ type Config struct {
 	StdinOnce bool         `json:"stdinOnce"` // close it when the first client's stdin ends
 	Log       logs.Options `json:"log"`
 	Slirp     *Slirp       `json:"slirp,omitempty"`
+	// Network is what the monitor attaches: interfaces on bridge networks
+	// (in a network namespace it makes), published ports.
+	Network *network.Attachment `json:"network,omitempty"`
 	// Cleanup is the command the monitor becomes (exec) after the container
 	// exited, unless an attached client did the cleanup itself.
 	Cleanup []string `json:"cleanup"`

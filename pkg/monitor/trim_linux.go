@@ -13,10 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TrimMemory is trimMemory for other idle tug processes (a cleanup waiting
-// to restart its container).
-func TrimMemory() { trimMemory() }
-
 // trimMemory makes an idle monitor small. The Go heap goes back to the
 // kernel, and the pages of code and read-only data that starting the
 // container touched are dropped from this process (MADV_DONTNEED): they

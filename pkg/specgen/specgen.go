@@ -6,6 +6,7 @@ package specgen
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sort"
 	"strconv"
@@ -49,13 +50,20 @@ type Spec struct {
 	Attach     []string `json:"attach,omitempty"`    // of stdin, stdout, stderr (foreground run/start -a)
 	AutoRemove bool     `json:"autoRemove,omitempty"`
 
-	// Networking for now: "default" (user-mode, slirp4netns), "none", "host", "container:NAME".
-	Network           string   `json:"network"`
-	AllowHostLoopback bool     `json:"allowHostLoopback,omitempty"` // slirp4netns:allow_host_loopback=true
-	AddHosts          []string `json:"addHosts,omitempty"`          // "name:ip"
-	DNS               []string `json:"dns,omitempty"`
-	DNSSearch         []string `json:"dnsSearch,omitempty"`
-	DNSOptions        []string `json:"dnsOptions,omitempty"`
+	// Network is the mode: "bridge" (the networks of Networks, by default
+	// the default bridge network), "none", "host", "container:NAME" or
+	// "slirp4netns" (a user-mode network of the container's own).
+	Network  string          `json:"network"`
+	Networks []NetworkAttach `json:"networks,omitempty"`
+	// PortMappings are -p's; PublishAll (-P) adds every exposed port.
+	PortMappings      []parse.PortMapping `json:"portMappings,omitempty"`
+	PublishAll        bool                `json:"publishAll,omitempty"`
+	Expose            []string            `json:"expose,omitempty"`            // --expose, as "80/tcp"
+	AllowHostLoopback bool                `json:"allowHostLoopback,omitempty"` // slirp4netns:allow_host_loopback=true
+	AddHosts          []string            `json:"addHosts,omitempty"`          // "name:ip"
+	DNS               []string            `json:"dns,omitempty"`
+	DNSSearch         []string            `json:"dnsSearch,omitempty"`
+	DNSOptions        []string            `json:"dnsOptions,omitempty"`
 
 	Tmpfs map[string]string `json:"tmpfs,omitempty"` // destination -> comma-separated options
 
@@ -79,11 +87,26 @@ type Spec struct {
 
 // Network modes.
 const (
+	NetworkBridge = "bridge"
+	NetworkNone   = "none"
+	NetworkHost   = "host"
+	NetworkSlirp  = "slirp4netns"
+	// NetworkDefault is what older containers recorded for the default network.
 	NetworkDefault = "default"
-	NetworkNone    = "none"
-	NetworkHost    = "host"
-	NetworkSlirp   = "slirp4netns"
 )
+
+// DefaultBridge is the name of the default bridge network (Docker's).
+const DefaultBridge = "bridge"
+
+// NetworkAttach is one network a container joins (--network NAME, with
+// --ip, --mac-address and --network-alias for the first).
+type NetworkAttach struct {
+	Name    string   `json:"name"`
+	ID      string   `json:"id,omitempty"` // filled when the container is created
+	Aliases []string `json:"aliases,omitempty"`
+	IPv4    string   `json:"ipv4,omitempty"`
+	MAC     string   `json:"mac,omitempty"`
+}
 
 // ValidationError marks bad user input (exit 125, nothing created).
 type ValidationError struct{ Err error }
@@ -247,16 +270,32 @@ func (s *Spec) Validate() error {
 }
 
 func (s *Spec) validateNetwork() error {
-	mode, opts, _ := strings.Cut(s.Network, ":")
-	switch mode {
-	case "", "default", "bridge", "slirp4netns", "private":
-		if opts != "" && mode != "slirp4netns" {
-			return invalid("invalid network %q: only slirp4netns takes options", s.Network)
-		}
-		s.Network = NetworkDefault
-		if opts != "" {
+	if len(s.Networks) == 0 {
+		s.Networks = []NetworkAttach{{Name: s.Network}}
+	}
+	first := s.Networks[0]
+	mode := ""
+	for i, a := range s.Networks {
+		m, opts, _ := strings.Cut(a.Name, ":")
+		switch m {
+		case "", NetworkDefault, NetworkBridge, "private":
+			if opts != "" {
+				return invalid("invalid network %q", a.Name)
+			}
+			s.Networks[i].Name = DefaultBridge
+			m = NetworkBridge
+		case NetworkNone, NetworkHost:
+			if opts != "" {
+				return invalid("invalid network %q", a.Name)
+			}
+		case "container":
+			if opts == "" {
+				return invalid("invalid network %q: use container:NAME or container:ID", a.Name)
+			}
+		case NetworkSlirp:
 			for _, o := range strings.Split(opts, ",") {
 				switch o {
+				case "":
 				case "allow_host_loopback=true":
 					s.AllowHostLoopback = true
 				case "allow_host_loopback=false":
@@ -265,23 +304,64 @@ func (s *Spec) validateNetwork() error {
 					return invalid("invalid slirp4netns option %q: tug supports allow_host_loopback=true|false", o)
 				}
 			}
+		default:
+			if !validNetworkName(a.Name) {
+				return invalid("invalid network name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", a.Name)
+			}
+			m = NetworkBridge
 		}
-	case "none", "host":
-		if opts != "" {
-			return invalid("invalid network %q", s.Network)
+		if i > 0 && (m != NetworkBridge || mode != NetworkBridge) {
+			return invalid("conflicting options: cannot attach both user-defined and non-user-defined network-modes")
 		}
-		s.Network = mode
-	case "container":
-		if opts == "" {
-			return invalid("invalid network %q: use container:NAME or container:ID", s.Network)
+		if i == 0 {
+			mode = m
 		}
-	default:
-		return invalid("network %s not found: tug supports none, host, container:NAME and the default user-mode network for now", s.Network)
+		for _, b := range s.Networks[:i] {
+			if b.Name == s.Networks[i].Name {
+				return invalid("network %s is specified multiple times", b.Name)
+			}
+		}
 	}
-	if s.Network != NetworkDefault && s.Network != "" {
-		if len(s.DNS)+len(s.DNSSearch)+len(s.DNSOptions) > 0 && s.Network == NetworkHost {
-			return invalid("conflicting options: dns and the network mode host")
+	userDefined := mode == NetworkBridge && s.Networks[0].Name != DefaultBridge
+	if first.IPv4 != "" {
+		ip, err := parse.IP(first.IPv4)
+		if err != nil || strings.Contains(ip, ":") {
+			return invalid("invalid --ip %q: give an IPv4 address", first.IPv4)
 		}
+		if !userDefined {
+			return invalid("user specified IP address is supported on user defined networks only")
+		}
+		s.Networks[0].IPv4 = ip
+	}
+	if len(first.Aliases) > 0 {
+		if !userDefined {
+			return invalid("network-scoped alias is supported only for containers in user defined networks")
+		}
+		for _, a := range first.Aliases {
+			if err := parse.Hostname(a); err != nil {
+				return invalid("invalid --network-alias %q: %v", a, err)
+			}
+		}
+	}
+	if first.MAC != "" {
+		if mode != NetworkBridge {
+			return invalid("conflicting options: mac-address and the network mode")
+		}
+		if err := validMAC(first.MAC); err != nil {
+			return invalid("%v", err)
+		}
+	}
+	if mode == NetworkBridge {
+		s.Network = NetworkBridge
+	} else {
+		s.Network = s.Networks[0].Name
+		if mode == NetworkSlirp {
+			s.Network = NetworkSlirp
+		}
+		s.Networks = nil
+	}
+	if s.Network == NetworkHost && len(s.DNS)+len(s.DNSSearch)+len(s.DNSOptions) > 0 {
+		return invalid("conflicting options: dns and the network mode host")
 	}
 	if strings.HasPrefix(s.Network, "container:") {
 		if len(s.AddHosts) > 0 {
@@ -290,6 +370,48 @@ func (s *Spec) validateNetwork() error {
 		if s.Hostname != "" {
 			return invalid("conflicting options: hostname and the network mode container")
 		}
+		if len(s.DNS)+len(s.DNSSearch)+len(s.DNSOptions) > 0 {
+			return invalid("conflicting options: dns and the network mode container")
+		}
+		if len(s.PortMappings) > 0 || s.PublishAll {
+			return invalid("conflicting options: port publishing and the container type network mode")
+		}
+	}
+	for i, e := range s.Expose {
+		p, proto, err := parse.ParsePortKey(e)
+		if err != nil {
+			return invalid("invalid --expose %q: %v", e, err)
+		}
+		s.Expose[i] = fmt.Sprintf("%d/%s", p, proto)
+	}
+	return nil
+}
+
+// PublishesPorts reports whether the container gets published ports.
+func (s *Spec) PublishesPorts() bool {
+	return (len(s.PortMappings) > 0 || s.PublishAll) && (s.Network == NetworkBridge || s.Network == NetworkSlirp)
+}
+
+func validNetworkName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i, c := range name {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func validMAC(s string) error {
+	hw, err := net.ParseMAC(s)
+	if err != nil || len(hw) != 6 {
+		return fmt.Errorf("invalid --mac-address %q: use six colon-separated hex bytes, e.g. 02:42:ac:11:00:02", s)
+	}
+	if hw[0]&1 == 1 {
+		return fmt.Errorf("invalid --mac-address %q: it is a multicast address", s)
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ func TestValidateNormalizes(t *testing.T) {
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "web" || s.StopSignal != "SIGUSR1" || s.Network != NetworkDefault || !s.AllowHostLoopback || !s.NoNewPrivileges || s.SeccompProfile != "unconfined" || s.AddHosts[0] != "db:10.0.0.1" {
+	if s.Name != "web" || s.StopSignal != "SIGUSR1" || s.Network != NetworkSlirp || s.Networks != nil || !s.AllowHostLoopback || !s.NoNewPrivileges || s.SeccompProfile != "unconfined" || s.AddHosts[0] != "db:10.0.0.1" {
 		t.Fatalf("%+v", s)
 	}
 	caps := strings.Join(s.Capabilities(), ",")
@@ -25,7 +25,7 @@ func TestValidateRefusesBadInput(t *testing.T) {
 		"workdir":  {Image: "x", WorkDir: "rel"},
 		"cap":      {Image: "x", CapAdd: []string{"CAP_FLY"}},
 		"signal":   {Image: "x", StopSignal: "SIGNOPE"},
-		"network":  {Image: "x", Network: "mynet"},
+		"network":  {Image: "x", Network: "-mynet"},
 		"secopt":   {Image: "x", SecurityOpt: []string{"bogus"}},
 		"seccomp":  {Image: "x", SecurityOpt: []string{"seccomp=/no/such/profile.json"}},
 		"dns":      {Image: "x", DNS: []string{"not-an-ip"}},
@@ -35,6 +35,38 @@ func TestValidateRefusesBadInput(t *testing.T) {
 	} {
 		s := s
 		if err := s.Validate(); err == nil || !IsValidationError(err) {
+			t.Errorf("%s: accepted or not a validation error: %v", name, err)
+		}
+	}
+}
+
+func TestValidateNetworks(t *testing.T) {
+	s := &Spec{Image: "x"}
+	if err := s.Validate(); err != nil || s.Network != NetworkBridge || len(s.Networks) != 1 || s.Networks[0].Name != DefaultBridge {
+		t.Fatalf("default: %v %+v", err, s)
+	}
+	s = &Spec{Image: "x", Networks: []NetworkAttach{{Name: "front", IPv4: "10.1.0.9", Aliases: []string{"web"}, MAC: "02:42:0a:01:00:09"}, {Name: "back"}}}
+	if err := s.Validate(); err != nil || s.Network != NetworkBridge || len(s.Networks) != 2 {
+		t.Fatalf("two networks: %v %+v", err, s)
+	}
+	s = &Spec{Image: "x", Network: "host"}
+	if err := s.Validate(); err != nil || s.Network != NetworkHost || s.Networks != nil {
+		t.Fatalf("host: %v %+v", err, s)
+	}
+	for name, bad := range map[string]Spec{
+		"host and user":     {Image: "x", Networks: []NetworkAttach{{Name: "host"}, {Name: "front"}}},
+		"user and none":     {Image: "x", Networks: []NetworkAttach{{Name: "front"}, {Name: "none"}}},
+		"twice":             {Image: "x", Networks: []NetworkAttach{{Name: "front"}, {Name: "front"}}},
+		"ip on bridge":      {Image: "x", Networks: []NetworkAttach{{Name: "bridge", IPv4: "172.17.0.9"}}},
+		"alias on bridge":   {Image: "x", Networks: []NetworkAttach{{Aliases: []string{"a"}}}},
+		"bad ip":            {Image: "x", Networks: []NetworkAttach{{Name: "front", IPv4: "10.1"}}},
+		"bad mac":           {Image: "x", Networks: []NetworkAttach{{Name: "front", MAC: "zz"}}},
+		"multicast mac":     {Image: "x", Networks: []NetworkAttach{{Name: "front", MAC: "01:00:5e:00:00:01"}}},
+		"ports + container": {Image: "x", Network: "container:web", PublishAll: true},
+		"bad expose":        {Image: "x", Expose: []string{"http"}},
+	} {
+		bad := bad
+		if err := bad.Validate(); err == nil || !IsValidationError(err) {
 			t.Errorf("%s: accepted or not a validation error: %v", name, err)
 		}
 	}

@@ -240,8 +240,8 @@ func TestContainersInspect(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^ +"Hostname": "` + id[:12] + `",$`).MatchString(e.TugOK("container", "inspect", "quotes").Out) {
 			t.Fatal("inspect is not pretty-printed with Config.Hostname on its own line")
 		}
-		if ip := e.inspect("quotes", "{{.NetworkSettings.IPAddress}}"); ip != "10.0.2.100" {
-			t.Fatalf("NetworkSettings.IPAddress %q", ip)
+		if ip := e.inspect("quotes", "{{.NetworkSettings.IPAddress}}"); !regexp.MustCompile(`^\d+\.\d+\.0\.2$`).MatchString(ip) {
+			t.Fatalf("NetworkSettings.IPAddress %q: want the default bridge network's first address", ip)
 		}
 		cfg := doc["Config"].(map[string]any)
 		if cfg["Hostname"] != id[:12] || cfg["Image"] != bb {

@@ -60,6 +60,10 @@ install: build
 	install -D -m 0644 completions/tug.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tug
 	install -D -m 0644 completions/_tug $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_tug
 	install -D -m 0644 completions/tug.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/tug.fish
+	for kind in system user; do \
+		mkdir -p $(DESTDIR)$(PREFIX)/lib/systemd/$$kind && \
+		sed 's|@@TUG@@|$(PREFIX)/bin/tug|' contrib/systemd/$$kind/tug-restart.service > $(DESTDIR)$(PREFIX)/lib/systemd/$$kind/tug-restart.service; \
+	done
 
 clean:
 	rm -rf bin

@@ -39,6 +39,9 @@ type AttachOptions = monitor.Hello
 
 // Attach connects to a running container's monitor.
 func (c *Container) Attach(h AttachOptions) (*AttachSession, error) {
+	if c.State.Status == StatusRestarting {
+		return nil, fmt.Errorf("you cannot attach to a restarting container, wait until it is running")
+	}
 	if !c.Running() {
 		return nil, fmt.Errorf("you cannot attach to a stopped container, start it first")
 	}
@@ -49,7 +52,10 @@ func (c *Container) Attach(h AttachOptions) (*AttachSession, error) {
 	return s, err
 }
 
-func (c *Container) attach(h AttachOptions) (*AttachSession, error) {
+func (c *Container) attach(h AttachOptions) (*AttachSession, error) { return c.dialMonitor(h) }
+
+// dialMonitor connects to the container's monitor and says hello.
+func (c *Container) dialMonitor(h AttachOptions) (*AttachSession, error) {
 	if c.State.MonitorPid == 0 {
 		return nil, fmt.Errorf("container %s has lost its monitor: it cannot be attached to", c.Name)
 	}

@@ -22,6 +22,9 @@ const (
 	StatusRemoving = "removing"
 	StatusDead     = "dead"
 	StatusPaused   = "paused"
+	// StatusRestarting is a container that exited and that its restart
+	// policy starts again after a delay (see restart.go).
+	StatusRestarting = "restarting"
 )
 
 // ErrNoSuchContainer is returned (wrapped, with the name asked for) when no container matches.
@@ -48,6 +51,8 @@ type ContainerConfig struct {
 	StopTimeout  int               `json:"stopTimeout"`
 	ExposedPorts []string          `json:"exposedPorts,omitempty"`
 	Volumes      []string          `json:"volumes,omitempty"`
+	// Healthcheck is the user's health check over the image's.
+	Healthcheck *specgen.HealthConfig `json:"healthcheck,omitempty"`
 	// Mounts are the volumes, binds and tmpfs mounts, resolved at creation
 	// (volumes-from copied, anonymous volumes named, image VOLUMEs added).
 	Mounts []parse.Mount `json:"mounts,omitempty"`
@@ -77,6 +82,14 @@ type ContainerState struct {
 	Rootfs  string `json:"rootfs,omitempty"`
 	// Stopping is set by stop, so that the exit is not mistaken for a crash.
 	Stopping bool `json:"stopping,omitempty"`
+	// StoppedByUser is set by stop and kill (Docker's HasBeenManuallyStopped):
+	// the restart policy leaves such a container alone, and unless-stopped
+	// keeps it stopped across a reboot. A start clears it.
+	StoppedByUser bool `json:"stoppedByUser,omitempty"`
+	// RestartDelay is the restart policy's current back-off.
+	RestartDelay time.Duration `json:"restartDelay,omitempty"`
+	// Health is the health check's state (nil: no health check).
+	Health *HealthState `json:"health,omitempty"`
 	// Networks are the container's endpoints while it runs (bridge
 	// networks), Ports its published ports as bound.
 	Networks []EndpointState `json:"networks,omitempty"`
@@ -291,6 +304,13 @@ func init() {
 			if s.Status == StatusRunning || s.Status == StatusPaused {
 				s.Status, s.ExitCode, s.FinishedAt = StatusExited, 255, time.Now().UTC()
 				changed = true
+			}
+			if s.Status == StatusRestarting {
+				s.Status = StatusExited
+				changed = true
+			}
+			if s.Health != nil && changed {
+				s.Health.Status = HealthUnhealthy
 			}
 			if changed {
 				s.Mounted, s.Pid, s.MonitorPid, s.MonitorStart = false, 0, 0, 0

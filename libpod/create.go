@@ -172,6 +172,15 @@ func (c *Container) fillFromImage(img *image.Image) error {
 	if spec.StopTimeout != nil {
 		c.StopTimeout = *spec.StopTimeout
 	}
+	var imageHealth *specgen.HealthConfig
+	if img.Config != nil && img.Config.Config.Healthcheck != nil {
+		ih := img.Config.Config.Healthcheck
+		imageHealth = &specgen.HealthConfig{Test: ih.Test, Interval: ih.Interval, Timeout: ih.Timeout, StartPeriod: ih.StartPeriod, Retries: ih.Retries}
+	}
+	c.Healthcheck = spec.Healthcheck.Merge(imageHealth)
+	if err := c.Healthcheck.Validate(); err != nil {
+		return &specgen.ValidationError{Err: err}
+	}
 	for p := range ic.ExposedPorts {
 		c.ExposedPorts = append(c.ExposedPorts, p)
 	}

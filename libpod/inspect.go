@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tug-project/tug/pkg/monitor"
 	"github.com/tug-project/tug/pkg/oci"
 	"github.com/tug-project/tug/pkg/parse"
 	"github.com/tug-project/tug/pkg/specgen"
@@ -58,6 +59,7 @@ type InspectState struct {
 	Error      string
 	StartedAt  string
 	FinishedAt string
+	Health     *HealthState `json:",omitempty"`
 }
 
 // InspectHostConfig is the part of HostConfig tug honours.
@@ -69,6 +71,7 @@ type InspectHostConfig struct {
 	PortBindings    map[string][]InspectPortBinding
 	RestartPolicy   parse.RestartPolicy
 	AutoRemove      bool
+	Init            *bool `json:",omitempty"`
 	VolumeDriver    string
 	VolumesFrom     []string
 	CapAdd          []string
@@ -149,6 +152,7 @@ type InspectConfig struct {
 	StdinOnce    bool
 	Env          []string
 	Cmd          []string
+	Healthcheck  *specgen.HealthConfig `json:",omitempty"`
 	Image        string
 	Volumes      map[string]struct{}
 	WorkingDir   string
@@ -254,6 +258,17 @@ func (c *Container) Inspect() *InspectContainer {
 	if s.Status == StatusRemoving {
 		in.State.Status = "removing"
 	}
+	if s.Status == StatusRestarting {
+		// As Docker: a container waiting to be restarted counts as running.
+		in.State.Running, in.State.Restarting = true, true
+	}
+	if c.Healthcheck.Active() && s.Health != nil {
+		h := *s.Health
+		if h.Log == nil {
+			h.Log = []monitor.HealthResult{}
+		}
+		in.State.Health = &h
+	}
 	if len(cmd) > 0 {
 		in.Path, in.Args = cmd[0], append([]string{}, cmd[1:]...)
 	}
@@ -270,7 +285,7 @@ func (c *Container) Inspect() *InspectContainer {
 		NetworkMode:     netMode,
 		PortBindings:    c.portBindings(),
 		PublishAllPorts: sp.PublishAll,
-		RestartPolicy:   parse.RestartPolicy{Name: "no"},
+		RestartPolicy:   restartPolicyOf(sp),
 		AutoRemove:      sp.AutoRemove,
 		CapAdd:          nonNil(sp.CapAdd),
 		CapDrop:         nonNil(sp.CapDrop),
@@ -288,6 +303,9 @@ func (c *Container) Inspect() *InspectContainer {
 		ShmSize:         64 << 20,
 		Runtime:         "tug",
 		Ulimits:         append([]parse.Ulimit{}, sp.Ulimits...),
+	}
+	if sp.Init {
+		in.HostConfig.Init = &sp.Init
 	}
 	res := sp.Resources
 	hc := &in.HostConfig
@@ -335,6 +353,7 @@ func (c *Container) Inspect() *InspectContainer {
 		StdinOnce:    sp.OpenStdin && sp.AttachStream("stdin"),
 		Env:          env,
 		Cmd:          c.Cmd,
+		Healthcheck:  c.Healthcheck,
 		Image:        c.ImageName,
 		Volumes:      volumes,
 		WorkingDir:   c.WorkingDir,
@@ -492,4 +511,12 @@ func SortedLabels(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// restartPolicyOf is HostConfig.RestartPolicy ("no" when none was given).
+func restartPolicyOf(sp specgen.Spec) parse.RestartPolicy {
+	if sp.RestartPolicy.IsNone() {
+		return parse.RestartPolicy{Name: parse.RestartNo}
+	}
+	return sp.RestartPolicy
 }

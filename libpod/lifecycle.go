@@ -23,20 +23,72 @@ import (
 
 // sync makes the state true without taking the lock: a container recorded as
 // running may have exited (its monitor wrote the exit file) or lost its
-// monitor (killed). What it learns it saves only if the row did not change
-// meanwhile.
+// monitor (killed). An exit its monitor saw is only shown: the cleanup that
+// follows records it, and its die event, under the lock. What else it
+// learns it saves only if the row did not change meanwhile.
 func (c *Container) sync() {
 	before, _ := json.Marshal(c.State)
+	was := c.State.Status
 	if !c.refresh() {
 		return
 	}
+	if c.State.Status == StatusExited && !c.orphaned && (was == StatusRunning || was == StatusPaused) {
+		return
+	}
+	if changed, _ := c.saveStateIf(before); changed {
+		c.dieEvent(was)
+		if c.orphaned {
+			c.releaseNetwork()
+		}
+	}
+}
+
+// syncLocked is sync for a caller that holds the container's lock. A sync
+// without the lock may have recorded the same exit first: then its record
+// is taken, and the die event is its.
+func (c *Container) syncLocked() error {
+	before, _ := json.Marshal(c.State)
+	was := c.State.Status
+	if !c.refresh() {
+		return nil
+	}
+	changed, err := c.saveStateIf(before)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		if err := c.reload(); err != nil {
+			return err
+		}
+		if c.State.Status != was {
+			return nil
+		}
+		// Nobody recorded it: the row only reads back differently (written
+		// by another version of tug).
+		if !c.refresh() {
+			return nil
+		}
+		if err := c.saveState(); err != nil {
+			return err
+		}
+	}
+	c.dieEvent(was)
+	if c.orphaned {
+		c.releaseNetwork()
+	}
+	return nil
+}
+
+// saveStateIf writes c.State if the row still holds the state before (its
+// JSON); it reports whether it did.
+func (c *Container) saveStateIf(before []byte) (bool, error) {
 	after, _ := json.Marshal(c.State)
 	db, err := c.rt.DB()
 	if err != nil {
-		return
+		return false, err
 	}
 	var changed bool
-	db.Update(context.Background(), func(tx *sql.Tx) error {
+	err = db.Update(context.Background(), func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE containers SET state = ? WHERE id = ? AND state = ?`, string(after), c.ID, string(before))
 		if err == nil {
 			n, _ := res.RowsAffected()
@@ -44,32 +96,15 @@ func (c *Container) sync() {
 		}
 		return err
 	})
-	if changed {
-		c.dieEvent()
-		if c.orphaned {
-			c.releaseNetwork()
-		}
-	}
+	return changed, err
 }
 
-// syncLocked is sync for a caller that holds the container's lock.
-func (c *Container) syncLocked() error {
-	if !c.refresh() {
-		return nil
-	}
-	if err := c.saveState(); err != nil {
-		return err
-	}
-	c.dieEvent()
-	if c.orphaned {
-		c.releaseNetwork()
-	}
-	return nil
-}
-
-func (c *Container) dieEvent() {
-	if c.State.Status == StatusExited {
-		c.rt.writeEvent(c, "die", map[string]string{"exitCode": fmt.Sprint(c.State.ExitCode)})
+// dieEvent records the exit of a container that was running, with Docker's
+// attributes.
+func (c *Container) dieEvent(was string) {
+	if c.State.Status == StatusExited && (was == StatusRunning || was == StatusPaused) {
+		ran := c.State.FinishedAt.Sub(c.State.StartedAt)
+		c.rt.writeEvent(c, "die", map[string]string{"exitCode": fmt.Sprint(c.State.ExitCode), "execDuration": fmt.Sprint(int(ran.Seconds()))})
 	}
 }
 
@@ -78,6 +113,16 @@ func (c *Container) dieEvent() {
 func (c *Container) refresh() bool {
 	if c.State.Status == StatusCreated {
 		return c.adoptMonitor()
+	}
+	if c.State.Status == StatusRestarting {
+		// The process that was to start it again is gone (killed, or a
+		// reboot): nothing will, it is exited.
+		if alive(c.State.MonitorPid, c.State.MonitorStart) {
+			return false
+		}
+		c.State.Status = StatusExited
+		c.State.MonitorPid, c.State.MonitorStart = 0, 0
+		return true
 	}
 	if c.State.Status != StatusRunning && c.State.Status != StatusPaused {
 		return false
@@ -91,6 +136,9 @@ func (c *Container) refresh() bool {
 		}
 	}
 	if alive(c.State.MonitorPid, c.State.MonitorStart) {
+		// The health check's latest, shown but not saved: it changes with
+		// every probe and the DB keeps it from one run to the next only.
+		c.readHealth()
 		return false
 	}
 	// The monitor is gone without a word (killed): ask the runtime whether
@@ -153,6 +201,7 @@ func (c *Container) setExited(code int, finished time.Time, msg string) {
 	c.State.Error = msg
 	c.State.Pid = 0
 	c.State.MonitorPid, c.State.MonitorStart = 0, 0
+	c.healthAtExit()
 }
 
 // containerPid is the PID to signal, checked against reuse.
@@ -181,8 +230,21 @@ func (c *Container) Kill(sig syscall.Signal) error {
 		return err
 	}
 	c.syncLocked()
+	if c.State.Status == StatusRestarting {
+		// As Docker: killing a container that waits to be restarted
+		// cancels the restart; there is no process to signal.
+		return c.cancelRestart()
+	}
 	if !c.Running() {
 		return &NotRunningError{ID: c.ShortID()}
+	}
+	if cancel := c.cancelsRestart(sig); !c.Spec.RestartPolicy.IsNone() && (!c.State.StoppedByUser || cancel && !c.State.Stopping) {
+		// Saved before the signal: the exit it causes must find it.
+		c.State.StoppedByUser = true
+		c.State.Stopping = c.State.Stopping || cancel
+		if err := c.saveState(); err != nil {
+			return err
+		}
 	}
 	if err := c.signal(sig); err != nil {
 		return err
@@ -192,6 +254,15 @@ func (c *Container) Kill(sig syscall.Signal) error {
 	}
 	c.rt.writeEvent(c, "kill", map[string]string{"signal": fmt.Sprint(int(sig))})
 	return nil
+}
+
+// cancelRestart turns a restarting container into an exited one stopped by
+// the user (the process waiting to restart it then finds nothing to do).
+func (c *Container) cancelRestart() error {
+	c.State.Status = StatusExited
+	c.State.StoppedByUser = true
+	c.State.MonitorPid, c.State.MonitorStart = 0, 0
+	return c.saveState()
 }
 
 func (c *Container) signal(sig syscall.Signal) error {
@@ -217,9 +288,32 @@ func (c *Container) Stop(timeout time.Duration) error {
 		return err
 	}
 	c.syncLocked()
-	if !c.Running() {
+	if c.State.Status == StatusRestarting {
+		err := c.cancelRestart()
 		lock.unlock()
-		return nil
+		if err == nil {
+			c.rt.writeEvent(c, "stop", nil)
+		}
+		return err
+	}
+	if !c.Running() {
+		var err error
+		if c.State.Status == StatusExited && !c.Spec.RestartPolicy.IsNone() && !c.State.Stopping {
+			// It exited, and its cleanup may not have applied the restart
+			// policy yet: it must not now.
+			c.State.StoppedByUser, c.State.Stopping = true, true
+			err = c.saveState()
+		}
+		lock.unlock()
+		return err
+	}
+	if !c.Spec.RestartPolicy.IsNone() && (!c.State.StoppedByUser || !c.State.Stopping) {
+		// Saved before the signal, so that the exit is not restarted.
+		c.State.StoppedByUser, c.State.Stopping = true, true
+		if err := c.saveState(); err != nil {
+			lock.unlock()
+			return err
+		}
 	}
 	sig, err := parse.Signal(c.StopSignal)
 	if err != nil {
@@ -300,16 +394,30 @@ func (c *Container) waitExitRecorded() {
 	}
 }
 
-// Wait blocks until the container is not running and returns its exit code.
+// Wait blocks until the container is not running and returns its exit
+// code. As Docker's, a container the restart policy is about to start again
+// counts as running when the wait begins, and its next exit ends the wait.
 func (c *Container) Wait(ctx context.Context) (int, error) {
+	sawRunning := false
 	for {
 		if err := c.reload(); err != nil {
 			return 0, err
 		}
 		c.sync()
+		if c.State.Status == StatusRestarting && !sawRunning {
+			done := make(chan struct{})
+			go func() { waitPid(c.State.MonitorPid, -1); close(done) }()
+			select {
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			case <-done:
+			}
+			continue
+		}
 		if !c.Running() {
 			return c.State.ExitCode, nil
 		}
+		sawRunning = true
 		pid := c.containerPid()
 		if pid == 0 {
 			pid = c.State.MonitorPid
@@ -326,10 +434,17 @@ func (c *Container) Wait(ctx context.Context) (int, error) {
 }
 
 // RunningError is returned by rm of a running container without force.
-type RunningError struct{ ID string }
+type RunningError struct {
+	ID         string
+	Restarting bool
+}
 
 func (e *RunningError) Error() string {
-	return fmt.Sprintf("cannot remove container %q: container is running: stop the container before removing or force remove", e.ID)
+	state := "running"
+	if e.Restarting {
+		state = "restarting"
+	}
+	return fmt.Sprintf("cannot remove container %q: container is %s: stop the container before removing or force remove", e.ID, state)
 }
 
 // Remove deletes the container: its storage, files and row. A running one
@@ -354,6 +469,11 @@ func (c *Container) RemoveWith(opts RemoveOptions) error {
 		return err
 	}
 	c.syncLocked()
+	if c.State.Status == StatusRestarting && !force {
+		return &RunningError{ID: c.Name, Restarting: true}
+	}
+	var before []byte
+	was := c.State.Status
 	if c.Running() {
 		if !force && c.State.Status == StatusPaused {
 			return fmt.Errorf("cannot remove a paused container, unpause and then stop the container before attempting removal or force remove")
@@ -361,8 +481,10 @@ func (c *Container) RemoveWith(opts RemoveOptions) error {
 		if !force {
 			return &RunningError{ID: c.Name}
 		}
+		before, _ = json.Marshal(c.State)
 		pid := c.containerPid()
 		c.signal(syscall.SIGKILL)
+		c.rt.writeEvent(c, "kill", map[string]string{"signal": fmt.Sprint(int(syscall.SIGKILL))})
 		c.thawAfterSignal()
 		if c.State.MonitorPid == 0 {
 			// No monitor: the runtime kills and reaps what is left.
@@ -378,6 +500,15 @@ func (c *Container) RemoveWith(opts RemoveOptions) error {
 		c.refresh()
 		if c.Running() {
 			c.setExited(137, time.Now().UTC(), "")
+		}
+	}
+	if before != nil {
+		// The exit of the kill, recorded (and its die event) unless a sync
+		// of a monitorless container did it first.
+		if saved, err := c.saveStateIf(before); err != nil {
+			return err
+		} else if saved {
+			c.dieEvent(was)
 		}
 	}
 	return c.removeLocked(opts.Volumes)
@@ -453,13 +584,19 @@ func (c *Container) Cleanup(run int) error {
 	if run != 0 && c.State.Run != run {
 		return nil
 	}
-	// One write for the exit and the unmount (or none: --rm removes the row).
+	// One write for the exit and the unmount (or none: --rm removes the
+	// row). An exit the monitor saw is this call's to record: syncs
+	// without the lock only show it.
+	was := c.State.Status
 	exited := c.refresh()
-	if c.Running() || c.State.Status == StatusRemoving {
+	if c.Running() || c.State.Status == StatusRemoving || c.State.Status == StatusRestarting {
+		if exited {
+			c.saveState() // an adopted start, a lost restart
+		}
 		return nil
 	}
 	if exited {
-		c.dieEvent()
+		c.dieEvent(was)
 	}
 	if c.Spec.AutoRemove {
 		return c.removeLocked(true)
@@ -485,7 +622,18 @@ func (c *Container) Cleanup(run int) error {
 	}
 	// The exit is in the DB now; the run directory has served.
 	c.releaseRunDir()
-	return nil
+	if c.State.Status != StatusExited || c.Spec.RestartPolicy.IsNone() {
+		return nil
+	}
+	// The restart policy: as Docker, the container is cleaned up like any
+	// exited one, waits its back-off as "restarting", then starts again
+	// (same ID, layer and log). The wait holds no lock.
+	delay, ok := c.scheduleRestart()
+	if !ok {
+		return nil
+	}
+	lock.unlock()
+	return c.restartAfter(c.State.Run, delay)
 }
 
 // releaseRunDir removes the run directory, with the network namespace a

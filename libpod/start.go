@@ -64,7 +64,15 @@ func (c *Container) Start(ctx context.Context, opts StartOptions) (*AttachSessio
 		return nil, fmt.Errorf("container %s is being removed", c.Name)
 	case StatusPaused:
 		return nil, fmt.Errorf("cannot start a paused container, try unpause instead")
+	case StatusRestarting:
+		if opts.Attach != nil {
+			return nil, fmt.Errorf("you cannot attach to a restarting container, wait until it is running")
+		}
+		// As Docker: the restart policy is about to start it.
+		return nil, nil
 	}
+	// A start by the user begins the restart policy afresh.
+	c.State.RestartCount, c.State.RestartDelay, c.State.StoppedByUser = 0, 0, false
 	if opts.Attach != nil {
 		// Docker's order for a foreground run: create, attach, start.
 		c.rt.writeEvent(c, "attach", nil)
@@ -166,6 +174,13 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		}
 		mcfg.Slirp = &monitor.Slirp{Binary: bin, MTU: 65520, AllowHostLoopback: c.Spec.AllowHostLoopback}
 	}
+	if mcfg.Health, err = c.healthForStart(runDir); err != nil {
+		unmount()
+		return nil, err
+	}
+	if mcfg.Health != nil {
+		mcfg.Events = c.eventSink()
+	}
 	if err := writeJSON(filepath.Join(runDir, monitor.SpecFile), spec); err != nil {
 		unmount()
 		return nil, err
@@ -205,9 +220,14 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		MonitorStart: procStartTime(mpid),
 		StartedAt:    ready.StartedAt,
 		RestartCount: c.State.RestartCount,
-		Run:          run,
-		Mounted:      true,
-		Rootfs:       rootfs,
+		RestartDelay: c.State.RestartDelay,
+		// A restart by the policy keeps what the user did (Docker's
+		// HasBeenManuallyStopped); a start by the user cleared it.
+		StoppedByUser: c.State.StoppedByUser,
+		Health:        c.State.Health,
+		Run:           run,
+		Mounted:       true,
+		Rootfs:        rootfs,
 	}
 	if plan != nil {
 		st.Networks, st.Ports = plan.endpoints, plan.ports
@@ -296,7 +316,7 @@ func (c *Container) ociSpec(rootfs, netMode, netNS string, shareFrom *Container,
 		Caps: c.Spec.Capabilities(), Privileged: c.Spec.Privileged, NoNewPrivileges: c.Spec.NoNewPrivileges,
 		Seccomp: c.Spec.SeccompProfile, Ulimits: c.Spec.Ulimits, Tmpfs: mounts.tmpfs, Mounts: mounts.mounts,
 		NetMode: netMode, NetNSPath: netNS, HostsFile: hosts, HostnameFile: hostnameFile, ResolvFile: resolv,
-		Rootless: c.rt.Rootless,
+		Rootless: c.rt.Rootless, Init: c.Spec.Init,
 	}
 	if !c.rt.Rootless {
 		opts.CgroupsPath = "/tug/" + c.ID

@@ -113,10 +113,12 @@ func runAttached(ctx context.Context, ctr *libpod.Container, fg foreground) erro
 		} else {
 			return err
 		}
-	} else if fg.start {
+	} else if fg.start && ctr.Spec.RestartPolicy.IsNone() {
 		ctr.Cleanup(ctr.State.Run)
 		sess.Cleaned()
 	} else {
+		// With a restart policy the monitor's cleanup restarts it: the
+		// client does not wait for that.
 		sess.Close()
 	}
 	if code != 0 {
@@ -144,6 +146,9 @@ func newAttachCommand() *cobra.Command {
 			ctr, err := rt.LookupContainer(args[0])
 			if err != nil {
 				return notFound(err)
+			}
+			if ctr.State.Status == libpod.StatusRestarting {
+				return &exitCodeError{code: 1, msg: "You cannot attach to a restarting container, wait until it is running"}
 			}
 			if !ctr.Running() {
 				return &exitCodeError{code: 1, msg: "You cannot attach to a stopped container, start it first"}

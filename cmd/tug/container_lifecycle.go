@@ -62,16 +62,28 @@ func eachContainer(cmd *cobra.Command, names []string, fn func(*libpod.Container
 }
 
 func newStartCommand() *cobra.Command {
-	var attach, interactive bool
+	var attach, interactive, all bool
 	var detachKeys string
+	var filters []string
 	cmd := &cobra.Command{
 		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers",
-		Args:  minArgs(1, "name the containers to start"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if all {
+				return nil
+			}
+			return minArgs(1, "name the containers to start, or give --all")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			keys, err := libpod.ParseDetachKeys(detachKeys)
 			if err != nil {
 				return usageError(cmd, err)
+			}
+			if all || len(filters) > 0 {
+				if attach || interactive {
+					return usageError(cmd, fmt.Errorf("you cannot start and attach multiple containers at once"))
+				}
+				return startSelected(cmd, args, all, filters)
 			}
 			if attach || interactive {
 				if len(args) > 1 {
@@ -107,6 +119,8 @@ func newStartCommand() *cobra.Command {
 	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach STDOUT/STDERR and forward signals")
 	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "attach container's STDIN")
 	cmd.Flags().StringVar(&detachKeys, "detach-keys", "", "override the key sequence for detaching a container")
+	cmd.Flags().BoolVar(&all, "all", false, "start all the containers that are not running (see --filter)")
+	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "start only the containers that match (id, name, label, status, restart-policy)")
 	return cmd
 }
 

@@ -51,7 +51,16 @@ func statusText(c *libpod.Container, now time.Time) string {
 	s := c.State
 	switch s.Status {
 	case libpod.StatusRunning:
-		return "Up " + format.Duration(now.Sub(s.StartedAt))
+		switch h := c.HealthStatus(); h {
+		case libpod.HealthNone:
+			return "Up " + format.Duration(now.Sub(s.StartedAt))
+		case libpod.HealthStarting:
+			return "Up " + format.Duration(now.Sub(s.StartedAt)) + " (health: starting)"
+		default:
+			return "Up " + format.Duration(now.Sub(s.StartedAt)) + " (" + h + ")"
+		}
+	case libpod.StatusRestarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", s.ExitCode, format.Duration(now.Sub(s.FinishedAt)))
 	case libpod.StatusPaused:
 		return "Up " + format.Duration(now.Sub(s.StartedAt)) + " (Paused)"
 	case libpod.StatusExited:
@@ -90,6 +99,16 @@ func parsePsFilters(list []string) ([]psFilter, error) {
 			if _, err := regexp.Compile(v); err != nil {
 				return nil, fmt.Errorf("invalid filter 'name=%s': %v", v, err)
 			}
+		case "health":
+			switch v {
+			case libpod.HealthStarting, libpod.HealthHealthy, libpod.HealthUnhealthy, libpod.HealthNone:
+			default:
+				return nil, fmt.Errorf("invalid filter 'health=%s': use starting, healthy, unhealthy or none", v)
+			}
+		case "restart-policy":
+			if err := validRestartPolicyFilter(v); err != nil {
+				return nil, err
+			}
 		case "id", "label", "ancestor", "before", "since":
 		default:
 			return nil, fmt.Errorf("invalid filter '%s'", k)
@@ -125,6 +144,10 @@ func matchFilter(rt *libpod.Runtime, c *libpod.Container, key, v string, all []*
 	switch key {
 	case "status":
 		return c.State.Status == v
+	case "health":
+		return c.HealthStatus() == v
+	case "restart-policy":
+		return c.Spec.RestartPolicy.Name == v || v == "no" && c.Spec.RestartPolicy.IsNone()
 	case "exited":
 		n, _ := strconv.Atoi(v)
 		return c.State.Status == libpod.StatusExited && c.State.ExitCode == n
@@ -195,7 +218,7 @@ func newPsCommand() *cobra.Command {
 			var rows []psRow
 			now := time.Now()
 			for _, c := range ctrs {
-				if !all && last <= 0 && c.State.Status != libpod.StatusRunning && c.State.Status != libpod.StatusPaused && !hasStatusFilter(flts) {
+				if !all && last <= 0 && c.State.Status != libpod.StatusRunning && c.State.Status != libpod.StatusPaused && c.State.Status != libpod.StatusRestarting && !hasStatusFilter(flts) {
 					continue
 				}
 				if !matchFilters(rt, c, flts, ctrs) {
@@ -226,7 +249,7 @@ func newPsCommand() *cobra.Command {
 	fs.IntVarP(&last, "last", "n", -1, "show n last created containers (includes all states)")
 	fs.BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
 	fs.BoolVarP(&size, "size", "s", false, "display total file sizes")
-	fs.StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (status, name, id, label, ancestor, exited, before, since)")
+	fs.StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (status, name, id, label, ancestor, exited, health, restart-policy, before, since)")
 	fs.StringVar(&tmpl, "format", "", "format output using a Go template, 'table', 'table TEMPLATE' or 'json'")
 	return cmd
 }
@@ -294,4 +317,13 @@ func psMounts(c *libpod.Container, trunc bool) (string, string) {
 
 func init() {
 	register("container", "ls", "ps", newPsCommand, "list", "ps")
+}
+
+// validRestartPolicyFilter checks the value of a restart-policy filter.
+func validRestartPolicyFilter(v string) error {
+	switch v {
+	case "no", "always", "on-failure", "unless-stopped":
+		return nil
+	}
+	return fmt.Errorf("invalid filter 'restart-policy=%s': use no, always, on-failure or unless-stopped", v)
 }

@@ -33,6 +33,9 @@ type createFlags struct {
 	publishAll                                            bool
 	privileged, readOnly                                  bool
 	capAdd, capDrop, securityOpt, groupAdd, ulimits       []string
+	restart                                               string
+	init                                                  bool
+	health                                                specgen.HealthFlags
 	volumes, mounts, volumesFrom, secrets                 []string
 	reg                                                   registryFlags
 	resources                                             resourceFlags
@@ -86,6 +89,15 @@ func addCreateFlags(fs *pflag.FlagSet, f *createFlags) {
 	fs.StringArrayVar(&f.securityOpt, "security-opt", nil, "security options (seccomp=unconfined|PROFILE.json, no-new-privileges, label=disable)")
 	fs.StringArrayVar(&f.ulimits, "ulimit", nil, "ulimit options (NAME=SOFT[:HARD])")
 	addResourceFlags(fs, &f.resources)
+	fs.StringVar(&f.restart, "restart", "no", "restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)")
+	fs.BoolVar(&f.init, "init", false, "run an init inside the container that forwards signals and reaps processes")
+	fs.StringVar(&f.health.Cmd, "health-cmd", "", "command to run to check health")
+	fs.DurationVar(&f.health.Interval, "health-interval", 0, "time between running the check (ms|s|m|h) (default 0s)")
+	fs.IntVar(&f.health.Retries, "health-retries", 0, "consecutive failures needed to report unhealthy")
+	fs.DurationVar(&f.health.Timeout, "health-timeout", 0, "maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+	fs.DurationVar(&f.health.StartPeriod, "health-start-period", 0, "start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+	fs.DurationVar(&f.health.StartInterval, "health-start-interval", 0, "time between running the check during the start period (ms|s|m|h) (default 0s)")
+	fs.BoolVar(&f.health.None, "no-healthcheck", false, "disable any container-specified HEALTHCHECK")
 	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "bind mount a volume (NAME:/path, /host/path:/path or /path, with :ro, :U, :nocopy ...)")
 	fs.StringArrayVar(&f.mounts, "mount", nil, "attach a filesystem mount to the container (type=volume|bind|tmpfs,source=,target=,readonly ...)")
 	fs.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "mount volumes from the specified container (CONTAINER[:ro|rw])")
@@ -103,7 +115,14 @@ func (f *createFlags) spec(fs *pflag.FlagSet, args []string) (*specgen.Spec, err
 		Hostname: f.hostname, Domainname: f.domainname, StopSignal: f.stopSignal, Tty: f.tty, OpenStdin: f.interactive,
 		Attach: f.attach, AutoRemove: f.rm, PublishAll: f.publishAll, AddHosts: f.addHosts, DNS: f.dns,
 		DNSSearch: f.dnsSearch, DNSOptions: f.dnsOptions, Privileged: f.privileged, ReadOnly: f.readOnly,
-		CapAdd: f.capAdd, CapDrop: f.capDrop, SecurityOpt: f.securityOpt,
+		CapAdd: f.capAdd, CapDrop: f.capDrop, SecurityOpt: f.securityOpt, Init: f.init,
+	}
+	var err error
+	if s.RestartPolicy, err = parse.ParseRestartPolicy(f.restart); err != nil {
+		return nil, err
+	}
+	if s.Healthcheck, err = f.health.Config(); err != nil {
+		return nil, err
 	}
 	nets := f.networks
 	if len(nets) == 0 {

@@ -13,13 +13,14 @@ import (
 var groups = map[string]*cobra.Command{}
 
 var groupShort = map[string]string{
-	"image":     "Manage images",
-	"container": "Manage containers",
-	"system":    "Manage tug",
-	"volume":    "Manage volumes",
-	"network":   "Manage networks",
-	"secret":    "Manage secrets",
-	"builder":   "Manage builds",
+	"image":       "Manage images",
+	"container":   "Manage containers",
+	"system":      "Manage tug",
+	"volume":      "Manage volumes",
+	"network":     "Manage networks",
+	"secret":      "Manage secrets",
+	"builder":     "Manage builds",
+	"healthcheck": "Manage health checks of containers",
 }
 
 // group returns the management command name, creating it on first use.

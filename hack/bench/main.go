@@ -104,6 +104,7 @@ var benchmarks = []benchmark{
 	{"ps -a with 100 containers", "< 25 ms", benchPs100},
 	{"16 concurrent run --rm (mean per run)", "<= 3x one run", benchConcurrent},
 	{"monitor idle RSS", "< 5 MB", benchMonitorRSS},
+	{"monitor idle RSS, health check every 2 s", "< 5 MB", benchMonitorRSSHealth},
 	{"root run --rm --network mynet IMAGE true", "< 80 ms", benchRunNetworkRoot},
 	{"rootless run --rm --network mynet IMAGE true", "< 80 ms", benchRunNetworkRootless},
 	{"root 1 GiB host -> container (published port)", ">= podman", benchInRoot},

@@ -86,6 +86,8 @@ type monitor struct {
 	clients     []*client
 	cleaned     bool
 	stdinClosed bool
+	process     *rspec.Process // the container's, from its spec
+	health      *healthChecker
 	wg          sync.WaitGroup // client readers
 }
 
@@ -132,13 +134,25 @@ func run(runDir string) error {
 		return nil
 	}
 	trace("executed")
-	ready(Ready{Pid: proc.Pid, StartedAt: time.Now().UTC()})
+	startedAt := time.Now().UTC()
+	ready(Ready{Pid: proc.Pid, StartedAt: startedAt})
+	var health *healthChecker
+	if m.cfg.Health != nil {
+		m.cfg.Health.StartedAt = startedAt
+		health = m.startHealth(m.process)
+		m.mu.Lock()
+		m.health = health
+		m.mu.Unlock()
+	}
 	// Trimming costs a GC: not for a container that is done at once.
 	trim := time.AfterFunc(300*time.Millisecond, trimMemory)
 
 	code := proc.Wait()
 	trim.Stop()
 	trace("exited")
+	if health != nil {
+		health.end()
+	}
 	// Published ports are free once the container has exited, before stop returns.
 	m.ports.close()
 	finished := time.Now().UTC()
@@ -188,6 +202,7 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 	if err := json.Unmarshal(specData, &spec); err != nil {
 		return nil, nil, nil, err
 	}
+	m.process = spec.Process
 
 	var stdio oci.Stdio
 	var closeAfter []*os.File
@@ -429,6 +444,20 @@ func (m *monitor) serve(c *client) {
 			m.cleaned = true
 			m.mu.Unlock()
 			return
+		case FrameHealthRun:
+			m.mu.Lock()
+			h := m.health
+			m.mu.Unlock()
+			go func() {
+				var out HealthRunResult
+				if h == nil {
+					out.Error = "container has no defined healthcheck"
+				} else {
+					out.Status, out.Result = h.runNow()
+				}
+				b, _ := json.Marshal(out)
+				c.send(FrameHealthResult, b)
+			}()
 		}
 	}
 }

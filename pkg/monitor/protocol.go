@@ -15,6 +15,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/tug-project/tug/pkg/events"
 	"github.com/tug-project/tug/pkg/logs"
 	"github.com/tug-project/tug/pkg/network"
 )
@@ -29,7 +30,19 @@ const (
 	FrameStdout  byte = '1' // monitor -> client
 	FrameStderr  byte = '2' // monitor -> client
 	FrameExit    byte = 'x' // monitor -> client: JSON Exit; the last frame
+	// FrameHealthRun asks for a health check now; FrameHealthResult is
+	// the JSON HealthRunResult of it.
+	FrameHealthRun    byte = 'k' // client -> monitor
+	FrameHealthResult byte = 'K' // monitor -> client
 )
+
+// HealthRunResult is the answer to FrameHealthRun: the probe and the
+// status it leaves, or why there was none.
+type HealthRunResult struct {
+	Status string       `json:"status,omitempty"`
+	Result HealthResult `json:"result"`
+	Error  string       `json:"error,omitempty"`
+}
 
 // Hello says which streams a client wants.
 type Hello struct {
@@ -84,6 +97,52 @@ type Config struct {
 	Cleanup []string `json:"cleanup"`
 	// Client says fd 5 is an already connected attach client (foreground run).
 	Client bool `json:"client"`
+	// Health is the health check to run, if any (health.go).
+	Health *HealthCheck `json:"health,omitempty"`
+	// Events is where the monitor appends its events (health_status).
+	Events *EventSink `json:"events,omitempty"`
+}
+
+// HealthCheck is a health check as the monitor runs it.
+type HealthCheck struct {
+	Command       []string      `json:"command"` // run in the container with its process's user, env and cwd
+	Interval      time.Duration `json:"interval"`
+	Timeout       time.Duration `json:"timeout"`
+	StartPeriod   time.Duration `json:"startPeriod"`
+	StartInterval time.Duration `json:"startInterval"`
+	Retries       int           `json:"retries"`
+	StartedAt     time.Time     `json:"startedAt"` // the start period counts from here
+}
+
+// Health statuses, as Docker names them.
+const (
+	HealthStarting  = "starting"
+	HealthHealthy   = "healthy"
+	HealthUnhealthy = "unhealthy"
+)
+
+// HealthState is the health check's state in Docker's shape (inspect's
+// State.Health); the monitor keeps it in HealthFile.
+type HealthState struct {
+	Status        string         `json:"Status"`
+	FailingStreak int            `json:"FailingStreak"`
+	Log           []HealthResult `json:"Log"`
+}
+
+// HealthResult is one probe.
+type HealthResult struct {
+	Start    time.Time `json:"Start"`
+	End      time.Time `json:"End"`
+	ExitCode int       `json:"ExitCode"`
+	Output   string    `json:"Output"`
+}
+
+// EventSink is the event log's current file and the event the monitor's
+// events are made from (the engine's, of this container), whose action and
+// time the monitor sets.
+type EventSink struct {
+	Path     string       `json:"path"`
+	Template events.Event `json:"template"`
 }
 
 // Files of a run directory.
@@ -95,6 +154,8 @@ const (
 	// PidFile holds the monitor's PID from its first moment, so that a start
 	// whose CLI was killed before recording it is still seen.
 	PidFile = "monitor.pid"
+	// HealthFile holds the HealthState while the container runs.
+	HealthFile = "health.json"
 )
 
 // WriteFrame sends one frame.

@@ -19,7 +19,13 @@ import (
 	"github.com/opencontainers/runc/libcontainer/utils"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/tug-project/tug/pkg/tuginit"
 )
+
+// InitAnnotation, "true" in a spec, runs tug's init as the container's
+// PID 1 (--init, see pkg/tuginit).
+const InitAnnotation = "io.tug.init"
 
 // Runtime is the built-in OCI runtime: libcontainer, with its state under Root.
 type Runtime struct {
@@ -41,6 +47,7 @@ type Process struct {
 	Pid       int
 	container *libcontainer.Container
 	process   *libcontainer.Process
+	withInit  bool // Pid is tug's init, the command its child (--init)
 }
 
 // StartError is a failure to start the container process, with Docker's exit
@@ -86,14 +93,20 @@ func (r Runtime) Create(id string, spec *rspec.Spec, stdio Stdio) (*Process, err
 	trace("libcontainer config")
 	c, err := libcontainer.Create(r.Root, id, cfg)
 	trace("libcontainer create")
+	if err != nil {
+		return nil, &StartError{Code: 125, Err: fmt.Errorf("creating container: %w", err)}
+	}
 	if early != nil {
 		if err := os.WriteFile(filepath.Join(r.Root, id, EarlySeccompFile), early, 0o600); err != nil {
 			c.Destroy()
 			return nil, &StartError{Code: 125, Err: fmt.Errorf("writing the seccomp filter: %w", err)}
 		}
 	}
-	if err != nil {
-		return nil, &StartError{Code: 125, Err: fmt.Errorf("creating container: %w", err)}
+	if spec.Annotations[InitAnnotation] == "true" {
+		if err := os.WriteFile(filepath.Join(r.Root, id, tuginit.MarkerFile), nil, 0o600); err != nil {
+			c.Destroy()
+			return nil, &StartError{Code: 125, Err: fmt.Errorf("asking for the init: %w", err)}
+		}
 	}
 	p := newProcess(spec.Process)
 	p.Init = true
@@ -114,7 +127,7 @@ func (r Runtime) Create(id string, spec *rspec.Spec, stdio Stdio) (*Process, err
 		c.Destroy()
 		return nil, startError(err)
 	}
-	return &Process{Pid: pid, container: c, process: p}, nil
+	return &Process{Pid: pid, container: c, process: p, withInit: spec.Annotations[InitAnnotation] == "true"}, nil
 }
 
 // Exec lets the created process execute the container's command.
@@ -122,7 +135,14 @@ func (p *Process) Exec() error {
 	if err := p.container.Exec(); err != nil {
 		return startError(err)
 	}
-	awaitExecve(p.Pid)
+	pid := p.Pid
+	if p.withInit {
+		// The command is tug's init's child, forked before the init started.
+		if child := firstChild(pid); child != 0 {
+			pid = child
+		}
+	}
+	awaitExecve(pid)
 	return nil
 }
 
@@ -144,6 +164,21 @@ func awaitExecve(pid int) {
 		}
 		time.Sleep(delay)
 	}
+}
+
+// firstChild is the first child of pid, 0 if none.
+func firstChild(pid int) int {
+	s := strconv.Itoa(pid)
+	data, err := os.ReadFile("/proc/" + s + "/task/" + s + "/children")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[0])
+	return n
 }
 
 // Wait waits for the process and returns its exit code as a shell reports

@@ -58,6 +58,8 @@ type SpecOptions struct {
 	Rootless    bool   // inside the user namespace: no cgroups, sysfs and devices bound
 	CgroupsPath string // "" for none
 	Limits      Limits // applied through CgroupsPath (resources_linux.go)
+
+	Init bool // tug's init as PID 1 (--init)
 }
 
 // Docker's masked and read-only paths.
@@ -160,6 +162,12 @@ func Spec(o SpecOptions) (*rspec.Spec, error) {
 	}
 
 	spec := g.Config
+	if o.Init {
+		if spec.Annotations == nil {
+			spec.Annotations = map[string]string{}
+		}
+		spec.Annotations[InitAnnotation] = "true"
+	}
 	switch {
 	case o.Privileged || o.Seccomp == "unconfined":
 		spec.Linux.Seccomp = nil

@@ -116,12 +116,63 @@ func TestUserAndTmpfsAndLogConfig(t *testing.T) {
 }
 
 func TestRestartPolicy(t *testing.T) {
-	if p, err := ParseRestartPolicy("on-failure:3"); err != nil || p.MaxRetries != 3 {
-		t.Fatal(p, err)
+	good := map[string]RestartPolicy{
+		"":               {Name: "no"},
+		"no":             {Name: "no"},
+		"always":         {Name: "always"},
+		"always:0":       {Name: "always"},
+		"unless-stopped": {Name: "unless-stopped"},
+		"on-failure":     {Name: "on-failure"},
+		"on-failure:3":   {Name: "on-failure", MaxRetries: 3},
 	}
-	if _, err := ParseRestartPolicy("always:3"); err == nil {
-		t.Fatal("accepted")
+	for in, want := range good {
+		if p, err := ParseRestartPolicy(in); err != nil || p != want {
+			t.Errorf("%q: %+v %v, want %+v", in, p, err, want)
+		}
 	}
+	bad := map[string]string{
+		"always:3":      "maximum retry count can only be used with 'on-failure'",
+		"no:-1":         "can only be used with 'on-failure' and cannot be negative",
+		"on-failure:-2": "maximum retry count cannot be negative",
+		"on-failure:x":  "maximum retry count must be an integer",
+		":3":            "no policy provided before colon",
+		"sometimes":     "unknown policy 'sometimes'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'",
+	}
+	for in, msg := range bad {
+		if _, err := ParseRestartPolicy(in); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%q: %v, want %q", in, err, msg)
+		}
+	}
+	if (RestartPolicy{Name: "on-failure", MaxRetries: 2}).Flag() != "on-failure:2" || (RestartPolicy{}).Flag() != "no" {
+		t.Error("Flag")
+	}
+}
+
+func FuzzRestartPolicy(f *testing.F) {
+	for _, s := range []string{"no", "always", "on-failure:3", "unless-stopped", "always:1", ":", "on-failure:-1", "on-failure:99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseRestartPolicy(s)
+		if err != nil {
+			return
+		}
+		switch p.Name {
+		case "no", "always", "unless-stopped":
+			if p.MaxRetries != 0 {
+				t.Fatalf("%q: retries %d on %s", s, p.MaxRetries, p.Name)
+			}
+		case "on-failure":
+			if p.MaxRetries < 0 {
+				t.Fatalf("%q: negative retries", s)
+			}
+		default:
+			t.Fatalf("%q: accepted as %q", s, p.Name)
+		}
+		if again, err := ParseRestartPolicy(p.Flag()); err != nil || again != p {
+			t.Fatalf("%q: round trip through %q gives %+v %v", s, p.Flag(), again, err)
+		}
+	})
 }
 
 // The fuzz targets check that no input panics and that accepted values

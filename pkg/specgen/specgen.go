@@ -37,6 +37,14 @@ type Spec struct {
 
 	Log parse.LogConfig `json:"log"`
 
+	// RestartPolicy is --restart (the monitor's cleanup applies it).
+	RestartPolicy parse.RestartPolicy `json:"restartPolicy,omitempty"`
+	// Init runs tug's reaping init as the container's PID 1 (--init).
+	Init bool `json:"init,omitempty"`
+	// Healthcheck is what the --health-* flags set, merged over the
+	// image's HEALTHCHECK field by field (nil: the image's as it is).
+	Healthcheck *HealthConfig `json:"healthcheck,omitempty"`
+
 	Tty        bool     `json:"tty,omitempty"`
 	OpenStdin  bool     `json:"openStdin,omitempty"` // -i
 	Attach     []string `json:"attach,omitempty"`    // of stdin, stdout, stderr (foreground run/start -a)
@@ -191,6 +199,15 @@ func (s *Spec) Validate() error {
 	}
 	if s.StopTimeout != nil && *s.StopTimeout < -1 {
 		return invalid("invalid --stop-timeout %d: use seconds, or -1 to wait forever", *s.StopTimeout)
+	}
+	if s.AutoRemove && !s.RestartPolicy.IsNone() {
+		return invalid("Conflicting options: --restart and --rm")
+	}
+	if s.RestartPolicy.Name == "" {
+		s.RestartPolicy.Name = parse.RestartNo
+	}
+	if err := s.Healthcheck.Validate(); err != nil {
+		return &ValidationError{Err: err}
 	}
 	if s.Log.Driver == "" {
 		s.Log = parse.LogConfig{Driver: "json-file", Options: map[string]string{}, MaxFile: 1}

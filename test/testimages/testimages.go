@@ -206,6 +206,24 @@ func Config() (v1.Image, error) {
 	return withLayers(cfg, []string{"/bin/sh -c #(nop) ADD busybox-static /"}, layer)
 }
 
+// Health is busybox with a HEALTHCHECK: healthy once /tmp/healthy exists,
+// probed every 200 ms, unhealthy after 2 failures in a row. It runs
+// `sleep 300` by default.
+func Health() (v1.Image, error) {
+	files, err := BusyboxFiles("amd64")
+	if err != nil {
+		return nil, err
+	}
+	layer, err := Layer(files)
+	if err != nil {
+		return nil, err
+	}
+	cfg := baseConfig("amd64")
+	cfg.Config.Cmd = []string{"sleep", "300"}
+	cfg.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD-SHELL", "test -f /tmp/healthy && echo ok"}, Interval: 200 * time.Millisecond, Timeout: 5 * time.Second, Retries: 2}
+	return withLayers(cfg, []string{"/bin/sh -c #(nop) ADD busybox-static /"}, layer)
+}
+
 // MultiArch is an index of a linux/amd64 and a linux/arm64 image. Both carry
 // the amd64 busybox (tests only read /etc/arch, which names the platform).
 func MultiArch() (v1.ImageIndex, error) {
@@ -227,7 +245,7 @@ func MultiArch() (v1.ImageIndex, error) {
 // Images returns the single-platform test images by name.
 func Images() (map[string]v1.Image, error) {
 	out := map[string]v1.Image{}
-	for name, build := range map[string]func() (v1.Image, error){"busybox": Busybox, "multilayer": MultiLayer, "config": Config} {
+	for name, build := range map[string]func() (v1.Image, error){"busybox": Busybox, "multilayer": MultiLayer, "config": Config, "health": Health} {
 		img, err := build()
 		if err != nil {
 			return nil, fmt.Errorf("building test image %s: %w", name, err)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -805,6 +806,7 @@ static void idle_main(int argc, char **argv, char **envp)
   int i;
   long long v;
 
+  prctl(PR_SET_NAME, IDLE_NAME); // comm: "tug-monitor-idl", not "exe"
   memset(&m, 0, sizeof m);
   m.rundir = argv[1];
   m.env = envp;

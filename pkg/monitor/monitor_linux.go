@@ -152,7 +152,7 @@ func run(runDir string) error {
 		conn, err := net.FileConn(clientFile)
 		clientFile.Close()
 		if err == nil {
-			m.addClient(conn)
+			m.addFirstClient(conn)
 		}
 	}
 	outputs := m.serveIO(cio)
@@ -420,23 +420,46 @@ func (c *client) send(typ byte, p []byte) {
 }
 
 func (m *monitor) addClient(conn net.Conn) {
-	c := &client{conn: conn}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		typ, payload, err := ReadFrame(conn)
-		if err != nil || typ != FrameHello || json.Unmarshal(payload, &c.hello) != nil {
-			conn.Close()
-			return
+		if c := m.greet(conn); c != nil {
+			m.serve(c)
 		}
-		if c.hello.Rows > 0 && m.master != nil {
-			setSize(m.master, c.hello.Rows, c.hello.Cols)
-		}
-		m.mu.Lock()
-		m.clients = append(m.clients, c)
-		m.mu.Unlock()
+	}()
+}
+
+// addFirstClient adds the client the monitor was started with, its Hello
+// read before any output is copied (which it would miss otherwise).
+func (m *monitor) addFirstClient(conn net.Conn) {
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	c := m.greet(conn)
+	if c == nil {
+		return
+	}
+	conn.SetReadDeadline(time.Time{})
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
 		m.serve(c)
 	}()
+}
+
+// greet reads a client's Hello and adds it to those the output goes to.
+func (m *monitor) greet(conn net.Conn) *client {
+	c := &client{conn: conn}
+	typ, payload, err := ReadFrame(conn)
+	if err != nil || typ != FrameHello || json.Unmarshal(payload, &c.hello) != nil {
+		conn.Close()
+		return nil
+	}
+	if c.hello.Rows > 0 && m.master != nil {
+		setSize(m.master, c.hello.Rows, c.hello.Cols)
+	}
+	m.mu.Lock()
+	m.clients = append(m.clients, c)
+	m.mu.Unlock()
+	return c
 }
 
 // serve reads a client's frames until it goes away.

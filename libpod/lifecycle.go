@@ -191,7 +191,8 @@ func (c *Container) adoptMonitor() bool {
 // isMonitorOf reports whether pid is the monitor of the run directory.
 func isMonitorOf(pid int, runDir string) bool {
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return err == nil && string(cmdline) == monitor.Name+"\x00"+runDir+"\x00"
+	args := strings.Split(string(cmdline), "\x00")
+	return err == nil && len(args) >= 2 && monitor.IsMonitor(args[0]) && args[1] == runDir
 }
 
 func (c *Container) setExited(code int, finished time.Time, msg string) {

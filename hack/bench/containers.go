@@ -309,13 +309,37 @@ func benchMonitorRSSHealth(reg *testregistry.Registry, _ bool) (result, error) {
 	return monitorRSS(reg, false, "rss-health", []string{"--health-cmd", "true", "--health-interval", "2s"}, 7*time.Second)
 }
 
+// benchMonitorRSSRootless is the rootless monitor: the idle loop with no
+// network, and the Go monitor that a published port keeps (its forwarder,
+// rootlesskit's builtin driver, lives in the monitor).
+func benchMonitorRSSRootless(reg *testregistry.Registry, _ bool) (result, error) {
+	b, err := rootlessSetup()
+	if err != nil {
+		return result{note: "skipped: " + err.Error()}, nil
+	}
+	idle, err := monitorRSSOf(reg, rootlessRunners(b, "rss-rootless", false), filepath.Join(b.dir, "rss-rootless"), []string{"--network", "none"}, 2*time.Second)
+	if err != nil {
+		return result{}, err
+	}
+	port, err := monitorRSSOf(reg, rootlessRunners(b, "rss-rootless-port", false), filepath.Join(b.dir, "rss-rootless-port"), []string{"-p", "127.0.0.1:18089:80"}, 2*time.Second)
+	if err != nil {
+		return result{}, err
+	}
+	trim := func(n string) string { return strings.TrimSuffix(n, "; target < 5 MB") }
+	return result{note: "no network: " + trim(idle.note) + "; published port: " + trim(port.note)}, nil
+}
+
 func monitorRSS(reg *testregistry.Registry, hasPodman bool, dir string, extra []string, settle time.Duration) (result, error) {
+	return monitorRSSOf(reg, rootRunners(filepath.Join(workDir, dir), hasPodman), filepath.Join(workDir, dir), append(extra, "--network", "none"), settle)
+}
+
+func monitorRSSOf(reg *testregistry.Registry, runners []runner, dir string, extra []string, settle time.Duration) (result, error) {
 	ref, err := benchImage(reg)
 	if err != nil {
 		return result{}, err
 	}
 	var notes []string
-	for _, r := range rootRunners(filepath.Join(workDir, dir), hasPodman) {
+	for _, r := range runners {
 		if err := r.pull(ref); err != nil {
 			return result{}, err
 		}
@@ -323,7 +347,7 @@ func monitorRSS(reg *testregistry.Registry, hasPodman bool, dir string, extra []
 		if r.name == "podman" {
 			args = append(args, podmanRunFlags...)
 		}
-		out, err := r.mk(r.argv(append(args, "--network", "none", ref, "sleep", "600")...)).CombinedOutput()
+		out, err := r.mk(r.argv(append(args, ref, "sleep", "600")...)).CombinedOutput()
 		if err != nil {
 			return result{}, fmt.Errorf("%s run -d: %v: %s", r.name, err, out)
 		}
@@ -332,7 +356,10 @@ func monitorRSS(reg *testregistry.Registry, hasPodman bool, dir string, extra []
 		if r.name == "podman" {
 			monitor = "conmon"
 		}
-		rss, pss, anon := processMemory(monitor, filepath.Join(workDir, dir, r.name))
+		rss, pss, anon, argv0 := processMemory(monitor, dir)
+		if argv0 != "" {
+			monitor = argv0 // tug-monitor-idle: the C loop; tug-monitor: Go
+		}
 		notes = append(notes, fmt.Sprintf("%s: RSS %.1f MB (PSS %.1f MB, anonymous %.1f MB)", monitor, float64(rss)/1024, float64(pss)/1024, float64(anon)/1024))
 		r.mk(r.argv("rm", "-f", "idle")).Run()
 	}
@@ -344,7 +371,7 @@ func monitorRSS(reg *testregistry.Registry, hasPodman bool, dir string, extra []
 // rest of RSS is the binary's pages, page cache shared by every process
 // that runs it (on kernels with large page-cache folios, such as 6.18 on
 // ext4, a fault maps a whole folio, and a big binary reads larger).
-func processMemory(name, dir string) (rss, pss, anon int) {
+func processMemory(name, dir string) (rss, pss, anon int, argv0 string) {
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -355,6 +382,7 @@ func processMemory(name, dir string) (rss, pss, anon int) {
 		if !bytes.HasPrefix(cmdline, []byte(name)) && !bytes.Contains(cmdline, []byte("/"+name+"\x00")) || !bytes.Contains(cmdline, []byte(dir)) {
 			continue
 		}
+		argv0, _, _ = strings.Cut(string(cmdline), "\x00")
 		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 		for _, l := range strings.Split(string(status), "\n") {
 			f := strings.Fields(l)
@@ -370,7 +398,7 @@ func processMemory(name, dir string) (rss, pss, anon int) {
 				}
 			}
 		}
-		return rss, pss, anon
+		return rss, pss, anon, argv0
 	}
-	return 0, 0, 0
+	return 0, 0, 0, ""
 }

@@ -105,6 +105,7 @@ var benchmarks = []benchmark{
 	{"16 concurrent run --rm (mean per run)", "<= 3x one run", benchConcurrent},
 	{"monitor idle RSS", "< 5 MB", benchMonitorRSS},
 	{"monitor idle RSS, health check every 2 s", "< 5 MB", benchMonitorRSSHealth},
+	{"monitor idle RSS, rootless (no network; published port)", "< 5 MB", benchMonitorRSSRootless},
 	{"root run --rm --network mynet IMAGE true", "< 80 ms", benchRunNetworkRoot},
 	{"rootless run --rm --network mynet IMAGE true", "< 80 ms", benchRunNetworkRootless},
 	{"root 1 GiB host -> container (published port)", ">= podman", benchInRoot},

@@ -90,7 +90,7 @@ func benchRunNetworkRootless(reg *testregistry.Registry, hasPodman bool) (result
 	}
 	res, err := benchRunNetwork(reg, rootlessRunners(b, "run-net", hasPodman))
 	if err == nil {
-		rss, _, _ := processMemory("tug-network", filepath.Join(b.dir, "run-net"))
+		rss, _, _, _ := processMemory("tug-network", filepath.Join(b.dir, "run-net"))
 		res.note = strings.TrimPrefix(res.note+fmt.Sprintf("; tug-network (netns + DNS) RSS %.1f MB", float64(rss)/1024), "; ")
 	}
 	return res, err

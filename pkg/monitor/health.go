@@ -38,10 +38,11 @@ type healthChecker struct {
 	mu    sync.Mutex // one probe at a time (the schedule's, or one asked for)
 }
 
-// startHealth starts the health check of the container whose process spec
-// is proc. Its state starts from HealthFile (written by the engine, with the
-// log of earlier runs).
-func (m *monitor) startHealth(proc *rspec.Process) *healthChecker {
+// newHealth prepares the health check of the container whose process spec
+// is proc (its loop is started by the Go monitor, or probes are run by the
+// idle loop). Its state starts from HealthFile (written by the engine, with
+// the log of earlier runs).
+func (m *monitor) newHealth(proc *rspec.Process) *healthChecker {
 	h := &healthChecker{
 		hc: m.cfg.Health, rt: oci.Runtime{Root: m.cfg.StateRoot, Rootless: m.cfg.Rootless}, id: m.cfg.ID,
 		proc: *proc, sink: m.cfg.Events, stop: make(chan struct{}), done: make(chan struct{}),
@@ -53,7 +54,6 @@ func (m *monitor) startHealth(proc *rspec.Process) *healthChecker {
 	}
 	h.state.Status, h.state.FailingStreak = HealthStarting, 0
 	h.save()
-	go h.loop()
 	return h
 }
 

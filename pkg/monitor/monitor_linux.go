@@ -111,19 +111,15 @@ func run(runDir string) error {
 	}
 	os.WriteFile(filepath.Join(runDir, PidFile), []byte(strconv.Itoa(os.Getpid())), 0o600)
 	syncPipe := os.NewFile(3, "sync")
+	var clientFile *os.File
 	if m.cfg.Client {
-		f := os.NewFile(5, "client")
-		conn, err := net.FileConn(f)
-		f.Close()
-		if err == nil {
-			m.addClient(conn)
-		}
+		clientFile = os.NewFile(5, "client")
 	}
 	ready := func(r Ready) {
 		json.NewEncoder(syncPipe).Encode(r)
 		syncPipe.Close()
 	}
-	proc, slirp, outputs, err := m.start(runDir)
+	proc, slirp, cio, err := m.start(runDir)
 	if err != nil {
 		code := 125
 		var se *oci.StartError
@@ -139,11 +135,27 @@ func run(runDir string) error {
 	var health *healthChecker
 	if m.cfg.Health != nil {
 		m.cfg.Health.StartedAt = startedAt
-		health = m.startHealth(m.process)
+		health = m.newHealth(m.process)
+	}
+	// A container that runs on is watched by the idle loop (idle_linux.go).
+	if m.canIdle() && stillRunsAfter(proc.InitPid(), idleAfter) {
+		err := m.becomeIdle(runDir, proc, cio, clientFile, slirp, health)
+		trace("no idle loop: " + err.Error())
+	}
+	if health != nil {
 		m.mu.Lock()
 		m.health = health
 		m.mu.Unlock()
+		go health.loop()
 	}
+	if clientFile != nil {
+		conn, err := net.FileConn(clientFile)
+		clientFile.Close()
+		if err == nil {
+			m.addFirstClient(conn)
+		}
+	}
+	outputs := m.serveIO(cio)
 	// Trimming costs a GC: not for a container that is done at once.
 	trim := time.AfterFunc(300*time.Millisecond, trimMemory)
 
@@ -180,8 +192,15 @@ func run(runDir string) error {
 	return syscall.Exec("/proc/self/exe", m.cfg.Cleanup, os.Environ())
 }
 
+// containerIO is what the monitor serves while the container runs: its
+// output pipes (none with a terminal) and the attach socket.
+type containerIO struct {
+	outR, errR *os.File
+	ln         net.Listener
+}
+
 // start creates the container, brings its network up and runs its command.
-func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGroup, error) {
+func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *containerIO, error) {
 	if err := os.Chdir(runDir); err != nil {
 		return nil, nil, nil, err
 	}
@@ -279,7 +298,7 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	fail := func(err error) (*oci.Process, *slirpProc, *sync.WaitGroup, error) {
+	fail := func(err error) (*oci.Process, *slirpProc, *containerIO, error) {
 		if slirp != nil {
 			slirp.stop()
 		}
@@ -312,7 +331,11 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 	if err := proc.Exec(); err != nil {
 		return fail(err)
 	}
+	return proc, slirp, &containerIO{outR: outR, errR: errR, ln: ln}, nil
+}
 
+// serveIO copies the container's output and accepts attach clients.
+func (m *monitor) serveIO(cio *containerIO) *sync.WaitGroup {
 	outputs := &sync.WaitGroup{}
 	copyOut := func(r io.Reader, stream string) {
 		outputs.Add(1)
@@ -333,19 +356,19 @@ func (m *monitor) start(runDir string) (*oci.Process, *slirpProc, *sync.WaitGrou
 	if m.master != nil {
 		copyOut(m.master, "stdout")
 	} else {
-		copyOut(outR, "stdout")
-		copyOut(errR, "stderr")
+		copyOut(cio.outR, "stdout")
+		copyOut(cio.errR, "stderr")
 	}
 	go func() {
 		for {
-			conn, err := ln.Accept()
+			conn, err := cio.ln.Accept()
 			if err != nil {
 				return
 			}
 			m.addClient(conn)
 		}
 	}()
-	return proc, slirp, outputs, nil
+	return outputs
 }
 
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
@@ -397,23 +420,46 @@ func (c *client) send(typ byte, p []byte) {
 }
 
 func (m *monitor) addClient(conn net.Conn) {
-	c := &client{conn: conn}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		typ, payload, err := ReadFrame(conn)
-		if err != nil || typ != FrameHello || json.Unmarshal(payload, &c.hello) != nil {
-			conn.Close()
-			return
+		if c := m.greet(conn); c != nil {
+			m.serve(c)
 		}
-		if c.hello.Rows > 0 && m.master != nil {
-			setSize(m.master, c.hello.Rows, c.hello.Cols)
-		}
-		m.mu.Lock()
-		m.clients = append(m.clients, c)
-		m.mu.Unlock()
+	}()
+}
+
+// addFirstClient adds the client the monitor was started with, its Hello
+// read before any output is copied (which it would miss otherwise).
+func (m *monitor) addFirstClient(conn net.Conn) {
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	c := m.greet(conn)
+	if c == nil {
+		return
+	}
+	conn.SetReadDeadline(time.Time{})
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
 		m.serve(c)
 	}()
+}
+
+// greet reads a client's Hello and adds it to those the output goes to.
+func (m *monitor) greet(conn net.Conn) *client {
+	c := &client{conn: conn}
+	typ, payload, err := ReadFrame(conn)
+	if err != nil || typ != FrameHello || json.Unmarshal(payload, &c.hello) != nil {
+		conn.Close()
+		return nil
+	}
+	if c.hello.Rows > 0 && m.master != nil {
+		setSize(m.master, c.hello.Rows, c.hello.Cols)
+	}
+	m.mu.Lock()
+	m.clients = append(m.clients, c)
+	m.mu.Unlock()
+	return c
 }
 
 // serve reads a client's frames until it goes away.

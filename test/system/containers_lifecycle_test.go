@@ -387,7 +387,7 @@ func monitorPid(t *testing.T, e *Env, name string) int {
 	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 	ppid, _ := strconv.Atoi(f[1])
 	cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", ppid))
-	if !strings.HasPrefix(string(cmd), "tug-monitor\x00") {
+	if !strings.HasPrefix(string(cmd), "tug-monitor") {
 		t.Fatalf("the container's parent %d is %q, not a monitor", ppid, cmd)
 	}
 	return ppid

@@ -285,7 +285,10 @@ func (e *Env) cleanupCommand(ctx context.Context, args ...string) *exec.Cmd {
 
 // killProcessesOf kills what is left of tug's own processes for a test dir
 // (monitors, network hosts, exec monitors): their command lines name it.
+// SIGTERM first, for a while: a root network host tears down the host's
+// bridges on it (killed, it would leak them, and their subnets run out).
 func killProcessesOf(dir string) {
+	var pids []int
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		cmdline, err := os.ReadFile(p)
@@ -294,8 +297,16 @@ func killProcessesOf(dir string) {
 		}
 		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 		if err == nil && pid != os.Getpid() {
-			syscall.Kill(pid, syscall.SIGKILL)
+			syscall.Kill(pid, syscall.SIGTERM)
+			pids = append(pids, pid)
 		}
+	}
+	deadline := time.Now().Add(time.Second)
+	for _, pid := range pids {
+		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
 

@@ -121,7 +121,7 @@ func execute(args []string) int {
 	rootCmd.SetArgs(args)
 	err := rootCmd.Execute()
 	if runtime != nil {
-		runtime.Shutdown()
+		runtime.ShutdownAtExit()
 	}
 	return reportError(os.Stderr, err)
 }

@@ -40,6 +40,7 @@ var (
 	globals globalOptions
 	rootCmd = newRootCommand()
 	runtime *libpod.Runtime
+	helpErr error // set by the help function for an unknown command
 )
 
 func newRootCommand() *cobra.Command {
@@ -78,6 +79,15 @@ func newRootCommand() *cobra.Command {
 	cmd.Flags().BoolP("version", "v", false, "print version information and quit")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError(c, err) })
 	cmd.SetHelpCommand(&cobra.Command{Hidden: true, Use: "no-help"})
+	// `tug nosuch --help` is a mistyped command, not a request for tug's help.
+	defaultHelp := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		if !c.HasParent() && len(c.Flags().Args()) > 0 {
+			helpErr = usageError(c, fmt.Errorf("unknown command %q for \"tug\"", c.Flags().Args()[0]))
+			return
+		}
+		defaultHelp(c, args)
+	})
 	return cmd
 }
 
@@ -120,6 +130,9 @@ func addCommand(cmd *cobra.Command) { rootCmd.AddCommand(cmd) }
 func execute(args []string) int {
 	rootCmd.SetArgs(args)
 	err := rootCmd.Execute()
+	if err == nil {
+		err = helpErr
+	}
 	if runtime != nil {
 		runtime.ShutdownAtExit()
 	}

@@ -27,6 +27,11 @@ func TestUnknownCommandAndFlagExit125(t *testing.T) {
 	eachUser(t, func(t *testing.T, e *Env) {
 		r := e.TugFail(125, "no-such-command")
 		mustContain(t, r.Err, "unknown command", "--help")
+		r = e.TugFail(125, "no-such-command", "--help")
+		mustContain(t, r.Err, `unknown command "no-such-command"`)
+		if r.Out != "" {
+			t.Fatalf("tug no-such-command --help printed help: %q", r.Out)
+		}
 		r = e.TugFail(125, "version", "--no-such-flag")
 		mustContain(t, r.Err, "unknown flag: --no-such-flag")
 		r = e.TugFail(125, "--log-level", "loud", "version")

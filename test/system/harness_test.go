@@ -247,6 +247,8 @@ func newEnv(t *testing.T, rootless bool) *Env {
 // cleanup removes what the test left: as root, storage mounts first; as a
 // user, the pause process of the env's runroot.
 func (e *Env) cleanup(dir string) {
+	e.removeContainers()
+	killProcessesOf(dir)
 	killPause(e.RunRoot)
 	if os.Getenv("TUG_KEEP_TESTDIR") != "" {
 		return
@@ -255,6 +257,46 @@ func (e *Env) cleanup(dir string) {
 		exec.Command("sh", "-c", "grep -o ' "+dir+"[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l").Run()
 	}
 	os.RemoveAll(dir)
+}
+
+// removeContainers removes the containers a test left, so that their
+// processes (held by monitors, or in the pause process's namespace) go too.
+func (e *Env) removeContainers() {
+	if ents, _ := os.ReadDir(filepath.Join(e.RunRoot, "containers")); len(ents) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ids, _ := e.cleanupCommand(ctx, "ps", "-aq").Output()
+	if fields := strings.Fields(string(ids)); len(fields) > 0 {
+		e.cleanupCommand(ctx, append([]string{"rm", "-f"}, fields...)...).Run()
+	}
+}
+
+func (e *Env) cleanupCommand(ctx context.Context, args ...string) *exec.Cmd {
+	argv := e.TugArgs(args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = e.environ()
+	if e.Rootless {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(e.uid), Gid: uint32(e.gid), Groups: []uint32{}}}
+	}
+	return cmd
+}
+
+// killProcessesOf kills what is left of tug's own processes for a test dir
+// (monitors, network hosts, exec monitors): their command lines name it.
+func killProcessesOf(dir string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		cmdline, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(cmdline), dir+"/") {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if err == nil && pid != os.Getpid() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // killPause kills the pause process of runRoot, if its pid file names one

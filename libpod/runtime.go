@@ -160,15 +160,25 @@ func (r *Runtime) openStore() (storage.Store, string, error) {
 
 // Shutdown releases the store and the database.
 func (r *Runtime) Shutdown() {
+	r.ShutdownAtExit()
+	if r.db != nil {
+		r.db.Close()
+	}
+}
+
+// ShutdownAtExit is Shutdown for a process about to exit: the database is
+// left open. The last connection to close checkpoints the WAL into the
+// database and deletes it (two fsyncs, and a WAL file and a directory
+// fsync for the next call to make again): on every tug call. Exiting with
+// it open is what a killed tug does, which SQLite is made for; the WAL is
+// kept short by its checkpoints instead (dbConnect).
+func (r *Runtime) ShutdownAtExit() {
 	trace("shutdown")
 	defer trace("shutdown done")
 	if r.store != nil {
 		if _, err := r.store.Shutdown(false); err != nil {
 			logrus.Debugf("storage shutdown: %v", err)
 		}
-	}
-	if r.db != nil {
-		r.db.Close()
 	}
 }
 

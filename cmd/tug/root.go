@@ -134,7 +134,7 @@ func execute(args []string) int {
 		err = helpErr
 	}
 	if runtime != nil {
-		runtime.Shutdown()
+		runtime.ShutdownAtExit()
 	}
 	return reportError(os.Stderr, err)
 }

@@ -12,12 +12,14 @@ import (
 
 	// Without it the cgroup manager cannot apply device rules, and rootless
 	// runs fail with "cannot set devices limit".
+	"github.com/opencontainers/cgroups"
 	_ "github.com/opencontainers/cgroups/devices"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/tug-project/tug/pkg/tuginit"
@@ -89,6 +91,15 @@ func (r Runtime) Create(id string, spec *rspec.Spec, stdio Stdio) (*Process, err
 	})
 	if err != nil {
 		return nil, &StartError{Code: 125, Err: fmt.Errorf("container configuration: %w", err)}
+	}
+	if r.Rootless && cfg.Cgroups.Path == "" && !cgroups.IsCgroup2UnifiedMode() {
+		// Rootless on cgroup v1 no cgroup can be made (the errors are
+		// ignored), yet a name under the caller's own cgroup costs a parse
+		// of /proc/self/cgroup and mountinfo per hierarchy (~2 ms). Under
+		// an absolute parent each is found at once, and fails the same
+		// (ignored) way: only an explicit Path would make that fatal. On v2
+		// the own-cgroup name stays: it can land in a delegated subtree.
+		cfg.Cgroups.Parent = "/tug"
 	}
 	trace("libcontainer config")
 	c, err := libcontainer.Create(r.Root, id, cfg)
@@ -263,6 +274,9 @@ func newProcess(p *rspec.Process) *libcontainer.Process {
 		GID:             int(p.User.GID),
 		Cwd:             p.Cwd,
 		NoNewPrivileges: &p.NoNewPrivileges,
+		// nsexec logs at debug level unless told: some 30 JSON lines per
+		// start, each parsed by the monitor and then dropped.
+		LogLevel: strconv.Itoa(int(logrus.GetLevel())),
 	}
 	if p.ConsoleSize != nil {
 		lp.ConsoleWidth, lp.ConsoleHeight = uint16(p.ConsoleSize.Width), uint16(p.ConsoleSize.Height)

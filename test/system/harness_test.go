@@ -285,29 +285,39 @@ func (e *Env) cleanupCommand(ctx context.Context, args ...string) *exec.Cmd {
 
 // killProcessesOf kills what is left of tug's own processes for a test dir
 // (monitors, network hosts, exec monitors): their command lines name it.
-// SIGTERM first, for a while: a root network host tears down the host's
-// bridges on it (killed, it would leak them, and their subnets run out).
+//
+// A network host is asked first (SIGTERM) and given a moment: it takes its
+// bridges down as it goes, where a killed one leaves them on the host, and
+// enough of those exhaust the subnet pools of every later root test ("no
+// free subnet for the default bridge network").
 func killProcessesOf(dir string) {
+	for _, pid := range processesOf(dir, "tug-network\x00") {
+		syscall.Kill(pid, syscall.SIGTERM)
+	}
+	for deadline := time.Now().Add(3 * time.Second); len(processesOf(dir, "tug-network\x00")) > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, pid := range processesOf(dir, "") {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// processesOf lists the processes whose command line names dir and starts
+// with prefix.
+func processesOf(dir, prefix string) []int {
 	var pids []int
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		cmdline, err := os.ReadFile(p)
-		if err != nil || !strings.Contains(string(cmdline), dir+"/") {
+		if err != nil || !strings.Contains(string(cmdline), dir+"/") || !strings.HasPrefix(string(cmdline), prefix) {
 			continue
 		}
 		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 		if err == nil && pid != os.Getpid() {
-			syscall.Kill(pid, syscall.SIGTERM)
 			pids = append(pids, pid)
 		}
 	}
-	deadline := time.Now().Add(time.Second)
-	for _, pid := range pids {
-		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
+	return pids
 }
 
 // killPause kills the pause process of runRoot, if its pid file names one

@@ -535,13 +535,18 @@ func (r *Runtime) unpinNetNS(id string) {
 // deleteEndpoints removes the container's leases (and their interfaces),
 // returning them.
 func (r *Runtime) deleteEndpoints(id string) []EndpointState {
+	return r.deleteEndpointsWhere(`container_id = ?`, id)
+}
+
+// deleteEndpointsWhere removes the leases the condition selects, returning them.
+func (r *Runtime) deleteEndpointsWhere(cond string, args ...any) []EndpointState {
 	db, err := r.DB()
 	if err != nil {
 		return nil
 	}
 	var eps []EndpointState
 	db.Update(context.Background(), func(tx *sql.Tx) error {
-		rows, err := tx.Query(`DELETE FROM endpoints WHERE container_id = ? RETURNING config`, id)
+		rows, err := tx.Query(`DELETE FROM endpoints WHERE `+cond+` RETURNING config`, args...)
 		if err != nil {
 			return err
 		}
@@ -825,26 +830,7 @@ func (c *Container) Disconnect(n *Network, force bool) error {
 		if err != nil {
 			return err
 		}
-		var gone []EndpointState
-		db, err := r.DB()
-		if err == nil {
-			db.Update(context.Background(), func(tx *sql.Tx) error {
-				rows, err := tx.Query(`DELETE FROM endpoints WHERE container_id = ? AND network_id = ? RETURNING config`, c.ID, n.ID)
-				if err != nil {
-					return err
-				}
-				defer rows.Close()
-				for rows.Next() {
-					var s string
-					rows.Scan(&s)
-					var ep EndpointState
-					if json.Unmarshal([]byte(s), &ep) == nil {
-						gone = append(gone, ep)
-					}
-				}
-				return rows.Err()
-			})
-		}
+		gone := r.deleteEndpointsWhere(`container_id = ? AND network_id = ?`, c.ID, n.ID)
 		if r.dropInterfaces(gone, true) {
 			r.applyFirewall()
 		}

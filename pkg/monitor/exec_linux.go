@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -91,12 +90,7 @@ func runExec() error {
 	}
 	proc, outputs, err := m.start()
 	if err != nil {
-		code := 125
-		var se *oci.StartError
-		if errors.As(err, &se) {
-			code = se.Code
-		}
-		ready(Ready{Error: err.Error(), ExitCode: code})
+		ready(failed(err))
 		return nil
 	}
 	trace("exec monitor: running")

@@ -119,12 +119,7 @@ func run(runDir string) error {
 	}
 	proc, slirp, cio, err := m.start(runDir)
 	if err != nil {
-		code := 125
-		var se *oci.StartError
-		if errors.As(err, &se) {
-			code = se.Code
-		}
-		ready(Ready{Error: err.Error(), ExitCode: code})
+		ready(failed(err))
 		return nil
 	}
 	trace("executed")
@@ -199,6 +194,17 @@ func run(runDir string) error {
 type containerIO struct {
 	outR, errR *os.File
 	ln         net.Listener
+}
+
+// failed is the Ready of a start that did not happen: 125, or the 126/127
+// of a command that could not be run.
+func failed(err error) Ready {
+	code := 125
+	var se *oci.StartError
+	if errors.As(err, &se) {
+		code = se.Code
+	}
+	return Ready{Error: err.Error(), ExitCode: code}
 }
 
 // start creates the container, brings its network up and runs its command.

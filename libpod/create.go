@@ -50,6 +50,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, spec *specgen.Spec, img *
 		// By ID, as Docker records it: a rename of the other must not break it.
 		spec.Network = "container:" + oc.ID
 	}
+	r.TakeStartSlot()
 	c := &Container{rt: r}
 	c.ID = newID()
 	c.Created = time.Now().UTC()

@@ -18,6 +18,7 @@ import (
 	"github.com/tug-project/tug/pkg/config"
 	"github.com/tug-project/tug/pkg/events"
 	"github.com/tug-project/tug/pkg/image"
+	"github.com/tug-project/tug/pkg/startslot"
 	"github.com/tug-project/tug/rootless"
 )
 
@@ -46,6 +47,9 @@ type Runtime struct {
 	dbOnce sync.Once
 	db     *DB
 	dbErr  error
+
+	slot     *startslot.Slot // this call's turn to create/start (start_slot.go)
+	slotHeld bool
 }
 
 // NewRuntime reads the config and prepares the directories. The store and the

@@ -77,7 +77,9 @@ func (c *Container) Start(ctx context.Context, opts StartOptions) (*AttachSessio
 		// Docker's order for a foreground run: create, attach, start.
 		c.rt.writeEvent(c, "attach", nil)
 	}
+	c.rt.TakeStartSlot()
 	sess, err := c.startLocked(opts)
+	c.rt.ReleaseStartSlot()
 	if err != nil {
 		return nil, err
 	}

@@ -296,6 +296,7 @@ func resolveImage(ctx context.Context, cmd *cobra.Command, rt *libpod.Runtime, n
 	if err != nil {
 		return nil, err
 	}
+	rt.ReleaseStartSlot() // a pull waits on the network, not the CPU
 	opts := image.PullOptions{}
 	if opts.RegistryOptions, err = reg.options(cmd); err != nil {
 		return nil, err
@@ -332,6 +333,9 @@ func createContainer(cmd *cobra.Command, f *createFlags, args []string) (*libpod
 	if err != nil {
 		return nil, nil, err
 	}
+	// Wait for a turn before the image lookup: in a burst of runs, the first
+	// ones then finish early instead of all sharing the CPU to the end.
+	rt.TakeStartSlot()
 	if f.logDriver == "" && rt.Config.Containers.LogDriver != "" && rt.Config.Containers.LogDriver != spec.Log.Driver {
 		lc, err := parse.ParseLogConfig(rt.Config.Containers.LogDriver, logOptsFromConfig(rt.Config.Containers.LogOpts, f.logOpts))
 		if err != nil {
@@ -382,10 +386,11 @@ func newCreateCommand() *cobra.Command {
 		Short: "Create a new container",
 		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, ctr, err := createContainer(cmd, &f, args)
+			rt, ctr, err := createContainer(cmd, &f, args)
 			if err != nil {
 				return err
 			}
+			rt.ReleaseStartSlot()
 			if err := ctr.PopulateVolumes(); err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 
 	"github.com/opencontainers/runc/libcontainer"
 	// The C constructor that libcontainer's init child needs: it joins or
@@ -17,6 +18,8 @@ func main() {
 	// Keep main short: whatever runs before these checks runs again in
 	// every container's init and every monitor.
 	if len(os.Args) > 1 && os.Args[1] == "init" {
+		// The init ends in the container's exec: a collection is only cost.
+		debug.SetGCPercent(-1)
 		oci.LoadEarlySeccomp()
 		libcontainer.Init() // a container's init: never returns
 	}

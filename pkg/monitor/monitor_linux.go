@@ -60,6 +60,8 @@ func trace(what string) {
 }
 
 func main() {
+	// No collection while the container starts (see SetGCPercent(20) below).
+	debug.SetGCPercent(-1)
 	trace("main")
 	if err := run(os.Args[1]); err != nil {
 		fmt.Fprintln(os.Stderr, "tug-monitor:", err)

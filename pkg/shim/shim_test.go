@@ -5,11 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A shell script stands in for the shim, another for tug itself (each
@@ -228,6 +231,48 @@ func TestFallsBackToTug(t *testing.T) {
 		dir := setup(t, "\x7fELF but not really", "c3")
 		if out, viaShim := run(t, dir, newCmd("tug-monitor")); viaShim || !strings.HasPrefix(out, "tug ") {
 			t.Fatalf("via shim %v: %q", viaShim, out)
+		}
+	})
+	t.Run("noexec file system", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root to mount")
+		}
+		dir := setup(t, script, "ab")
+		os.MkdirAll(dir, 0o700)
+		// In a mount namespace of a thread of its own (fork and exec run
+		// on the calling thread), which dies with its goroutine.
+		type result struct {
+			out     string
+			viaShim bool
+			err     error
+		}
+		done := make(chan result)
+		go func() {
+			runtime.LockOSThread()
+			if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+				done <- result{err: err}
+				return
+			}
+			unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
+			if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOEXEC, "mode=0700"); err != nil {
+				done <- result{err: err}
+				return
+			}
+			var out bytes.Buffer
+			cmd := newCmd("tug-monitor")
+			cmd.Stdout = &out
+			viaShim, err := Start(dir, cmd)
+			if err == nil {
+				err = cmd.Wait()
+			}
+			done <- result{out.String(), viaShim, err}
+		}()
+		r := <-done
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.viaShim || !strings.HasPrefix(r.out, "tug ") {
+			t.Fatalf("via shim %v: %q", r.viaShim, r.out)
 		}
 	})
 	t.Run("directory cannot be made", func(t *testing.T) {

@@ -85,6 +85,20 @@ func TestMonitorRunsFromShim(t *testing.T) {
 			t.Fatalf("with TUG_SHIM=0 the monitor runs %s", exeOf(monitorPid(t, e, "self")))
 		}
 		e.TugOK("rm", "-f", "self")
+
+		// Where the shim cannot be written, tug runs its monitors itself.
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.TugOK("run", "-d", "--name", "noshim", "--network", "none", bb, "sleep", "300")
+		if got, _ := filepath.EvalSymlinks(TugBin); exeOf(monitorPid(t, e, "noshim")) != got {
+			t.Fatalf("without a shim directory the monitor runs %s", exeOf(monitorPid(t, e, "noshim")))
+		}
+		e.TugOK("rm", "-f", "noshim")
+		os.Remove(dir)
 	})
 }
 

@@ -80,11 +80,33 @@ func ensure(dir string) (string, error) {
 	if fi, err := os.Lstat(path); err == nil && usable(fi) {
 		return path, nil
 	}
+	// No fsync: what a crash leaves is a file of the wrong size, which
+	// usable rejects, or one the kernel cannot execute, which Start removes.
+	tmp, err := writeTemp(dir)
+	if err != nil {
+		return "", err
+	}
+	// Atomic: a concurrent caller sees no file or a whole one, never a
+	// half-written one (two writers of one checksum write the same bytes).
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	removeStale(dir)
+	return path, nil
+}
+
+// writeTemp writes the shim into a new temporary file of dir. No process
+// is forked meanwhile (syscall.ForkLock): a child would inherit the file
+// open for writing, until its exec, and executing the shim then fails
+// with ETXTBSY.
+func writeTemp(dir string) (string, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	f, err := os.CreateTemp(dir, tempPrefix+checksum+"-*")
 	if err != nil {
 		return "", err
 	}
-	tmp := f.Name()
 	_, err = f.Write(binary)
 	if err == nil {
 		err = f.Chmod(0o755)
@@ -92,19 +114,11 @@ func ensure(dir string) (string, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	// No fsync: after a crash a torn file has the wrong size, which usable
-	// rejects, and it is written again.
-	if err == nil {
-		// Atomic: a concurrent caller sees no file or a whole one, never a
-		// half-written one (two writers of one checksum write the same bytes).
-		err = os.Rename(tmp, path)
-	}
 	if err != nil {
-		os.Remove(tmp)
+		os.Remove(f.Name())
 		return "", err
 	}
-	removeStale(dir)
-	return path, nil
+	return f.Name(), nil
 }
 
 // ownDir makes dir (0700) or checks that it is the caller's and written by
@@ -171,6 +185,8 @@ func Start(dir string, cmd *exec.Cmd) (shim bool, err error) {
 			return true, nil
 		} else if !execFailed(err) {
 			return false, err
+		} else if errors.Is(err, syscall.ENOEXEC) {
+			os.Remove(p) // not a whole binary: the next call writes it again
 		}
 		// The shim's file system is noexec, or another tug removed it. A
 		// Cmd starts once: the same again, afresh.

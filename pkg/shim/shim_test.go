@@ -232,6 +232,9 @@ func TestFallsBackToTug(t *testing.T) {
 		if out, viaShim := run(t, dir, newCmd("tug-monitor")); viaShim || !strings.HasPrefix(out, "tug ") {
 			t.Fatalf("via shim %v: %q", viaShim, out)
 		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Fatalf("kept what cannot be executed: %v", entries)
+		}
 	})
 	t.Run("noexec file system", func(t *testing.T) {
 		if os.Geteuid() != 0 {

@@ -23,8 +23,20 @@ help:
 
 build: bin/tug
 
-bin/tug: $(shell find cmd libpod rootless pkg -name '*.go' -o -name '*.c' -o -name '*.h' 2>/dev/null) go.mod go.sum
-	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o bin/tug ./cmd/tug
+SOURCES   := $(shell find cmd libpod rootless pkg -name '*.go' -o -name '*.c' -o -name '*.h' 2>/dev/null) go.mod go.sum
+SHIM      := cmd/tug/shim/tug-shim
+
+# tug embeds tug-shim, the small binary its monitors and container inits run
+# from (pkg/shim), with its checksum. Without the tugshim tag (go build,
+# go test) tug runs them from itself.
+bin/tug: $(SOURCES) $(SHIM)
+	$(GO) build -tags $(TAGS),tugshim -ldflags "$(LDFLAGS)" -o bin/tug ./cmd/tug
+
+$(SHIM): $(SOURCES)
+	@mkdir -p $(@D)
+	$(GO) build -tags $(TAGS) -ldflags "-s -w" -o $@.tmp ./cmd/tug-shim
+	sha256sum $@.tmp | cut -c1-16 > $@.sha256
+	mv $@.tmp $@
 
 # deps installs the Debian packages the build and the tests need (root only).
 deps:
@@ -66,4 +78,4 @@ install: build
 	done
 
 clean:
-	rm -rf bin
+	rm -rf bin cmd/tug/shim

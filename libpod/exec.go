@@ -104,7 +104,7 @@ func (c *Container) Exec(o ExecOptions) (*ExecSession, error) {
 	trace("exec: process resolved")
 	attrs := map[string]string{"execID": id}
 	c.rt.writeEvent(c, "exec_create: "+strings.Join(o.Cmd, " "), attrs)
-	sess, pid, err := startExecMonitor(cfg)
+	sess, pid, err := c.rt.startExecMonitor(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func newExecID() string {
 }
 
 // startExecMonitor spawns an exec monitor and waits for its report.
-func startExecMonitor(cfg monitor.ExecConfig) (*AttachSession, int, error) {
+func (r *Runtime) startExecMonitor(cfg monitor.ExecConfig) (*AttachSession, int, error) {
 	cmd := monitor.ExecCommand()
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	cfgR, cfgW, err := os.Pipe()
@@ -223,7 +223,7 @@ func startExecMonitor(cfg monitor.ExecConfig) (*AttachSession, int, error) {
 		sess = &AttachSession{conn: conn}
 		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
 	}
-	err = cmd.Start()
+	_, err = r.startHelper(cmd)
 	syncW.Close()
 	if err != nil {
 		cfgW.Close()

@@ -26,6 +26,7 @@ import (
 
 	"github.com/tug-project/tug/pkg/monitor"
 	"github.com/tug-project/tug/pkg/network"
+	"github.com/tug-project/tug/pkg/network/dnsserver"
 )
 
 // The network host ("tug-network", one per runroot) is the small process
@@ -217,7 +218,7 @@ func (r *Runtime) netHostSync() {
 type netHost struct {
 	r     *Runtime
 	slirp *network.Slirp
-	dns   *network.DNSServer
+	dns   *dnsserver.Server
 
 	mu sync.Mutex
 	// bridges are the bridges of the root's networks, for the teardown
@@ -297,7 +298,7 @@ func (h *netHost) start() error {
 		}
 	}
 	resolv, _ := os.ReadFile("/etc/resolv.conf")
-	h.dns = &network.DNSServer{Records: h, Upstreams: network.Upstreams(resolv)}
+	h.dns = &dnsserver.Server{Records: h, Upstreams: dnsserver.Upstreams(resolv)}
 	h.sync()
 	// Relative to the network directory: a long runroot would pass the
 	// 108-byte limit of socket paths.
@@ -624,7 +625,7 @@ func (s *dnsSnapshot) netByID(id string) *Network {
 	return nil
 }
 
-// Lookup implements network.Records.
+// Lookup implements dnsserver.Records.
 func (h *netHost) Lookup(server, client netip.Addr, name string) ([]netip.Addr, bool) {
 	s := h.snapshot()
 	for _, netID := range s.scope(server, client) {
@@ -644,7 +645,7 @@ func (h *netHost) Lookup(server, client netip.Addr, name string) ([]netip.Addr, 
 	return nil, false
 }
 
-// Reverse implements network.Records.
+// Reverse implements dnsserver.Records.
 func (h *netHost) Reverse(server, client, ip netip.Addr) (string, bool) {
 	s := h.snapshot()
 	for _, netID := range s.scope(server, client) {
@@ -657,7 +658,7 @@ func (h *netHost) Reverse(server, client, ip netip.Addr) (string, bool) {
 	return "", false
 }
 
-// Ours implements network.Records.
+// Ours implements dnsserver.Records.
 func (h *netHost) Ours(ip netip.Addr) bool {
 	for _, p := range h.snapshot().subnets {
 		if p.Contains(ip) {

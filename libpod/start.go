@@ -106,7 +106,7 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 	}
 	os.Remove(filepath.Join(runDir, monitor.ExitFile))
 	os.Remove(filepath.Join(runDir, monitor.PidFile))
-	pm, err := startMonitor(runDir, opts.Attach)
+	pm, err := r.startMonitor(runDir, opts.Attach)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +164,7 @@ func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
 		Log:       logs.Options{Driver: c.Spec.Log.Driver, Path: c.LogPath(), MaxSize: c.Spec.Log.MaxSize, MaxFile: c.Spec.Log.MaxFile, ID: c.ID, Name: c.Name, Tag: c.Spec.Log.Options["tag"]},
 		Cleanup:   append(r.selfArgs(), "container", "cleanup", "--run", strconv.Itoa(run), c.ID),
 		Client:    opts.Attach != nil,
+		Tug:       pm.tug,
 	}
 	if plan != nil {
 		mcfg.Network = plan.attach
@@ -348,12 +349,13 @@ type pendingMonitor struct {
 	goW    *os.File
 	sess   *AttachSession
 	runDir string
+	tug    string // the tug binary when the monitor runs from the shim
 }
 
 // startMonitor spawns the monitor of runDir. Its fd 3 is the sync pipe, fd 4
 // the go pipe (a byte: go; closed: give up) and, with attach, fd 5 a
 // connected attach client.
-func startMonitor(runDir string, attach *monitor.Hello) (*pendingMonitor, error) {
+func (r *Runtime) startMonitor(runDir string, attach *monitor.Hello) (*pendingMonitor, error) {
 	cmd := monitor.Command(runDir)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	logf, err := os.OpenFile(filepath.Join(runDir, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -396,7 +398,7 @@ func startMonitor(runDir string, attach *monitor.Hello) (*pendingMonitor, error)
 		}
 		cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
 	}
-	if err := cmd.Start(); err != nil {
+	if pm.tug, err = r.startHelper(cmd); err != nil {
 		pm.abort()
 		return nil, fmt.Errorf("starting the container monitor: %w", err)
 	}

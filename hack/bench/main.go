@@ -103,6 +103,7 @@ var benchmarks = []benchmark{
 	{"root run --rm IMAGE true (default bridge network)", "-", benchRunRootDefault},
 	{"ps -a with 100 containers", "< 25 ms", benchPs100},
 	{"16 concurrent run --rm (mean per run)", "<= 3x one run", benchConcurrent},
+	{"monitor process start-up (tug-shim)", "-", benchMonitorStart},
 	{"monitor idle RSS", "< 5 MB", benchMonitorRSS},
 	{"monitor idle RSS, health check every 2 s", "< 5 MB", benchMonitorRSSHealth},
 	{"monitor idle RSS, rootless (no network; published port)", "< 5 MB", benchMonitorRSSRootless},

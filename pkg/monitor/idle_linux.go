@@ -242,7 +242,7 @@ func finish(runDir string, args []string) error {
 	if m.cleaned || len(m.cfg.Cleanup) == 0 {
 		return nil
 	}
-	return syscall.Exec("/proc/self/exe", m.cfg.Cleanup, os.Environ())
+	return m.becomeCleanup()
 }
 
 // waitSlirp waits (a while) for slirp4netns, told to go, then kills it.

@@ -188,7 +188,17 @@ func run(runDir string) error {
 		slirp.stop()
 	}
 	// Become the cleanup: same PID, nothing of the monitor kept in memory.
-	return syscall.Exec("/proc/self/exe", m.cfg.Cleanup, os.Environ())
+	return m.becomeCleanup()
+}
+
+// becomeCleanup executes the cleanup command: with the tug binary when the
+// monitor runs from the shim (which has no CLI), else this binary again.
+func (m *monitor) becomeCleanup() error {
+	exe := m.cfg.Tug
+	if exe == "" {
+		exe = "/proc/self/exe"
+	}
+	return syscall.Exec(exe, m.cfg.Cleanup, os.Environ())
 }
 
 // containerIO is what the monitor serves while the container runs: its

@@ -95,6 +95,9 @@ type Config struct {
 	// Cleanup is the command the monitor becomes (exec) after the container
 	// exited, unless an attached client did the cleanup itself.
 	Cleanup []string `json:"cleanup"`
+	// Tug is the tug binary the cleanup runs when the monitor is the shim
+	// (pkg/shim), which has no CLI; empty when the monitor is tug itself.
+	Tug string `json:"tug,omitempty"`
 	// Client says fd 5 is an already connected attach client (foreground run).
 	Client bool `json:"client"`
 	// Health is the health check to run, if any (health.go).

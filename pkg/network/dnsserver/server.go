@@ -1,4 +1,8 @@
-package network
+// Package dnsserver is the name server of tug's user-defined networks. It
+// is its own package so that the processes that link pkg/network without
+// serving names (the container monitor) do not pay for the DNS library's
+// start-up.
+package dnsserver
 
 import (
 	"context"
@@ -12,6 +16,8 @@ import (
 
 	"github.com/miekg/dns"
 	"golang.org/x/sys/unix"
+
+	"github.com/tug-project/tug/pkg/network"
 )
 
 // Records answers for the containers of tug's networks.
@@ -27,11 +33,11 @@ type Records interface {
 	Ours(ip netip.Addr) bool
 }
 
-// DNSServer is the name server of user-defined networks: it listens on
+// Server is the name server of user-defined networks: it listens on
 // their gateways, answers container names and aliases from Records, says
 // NXDOMAIN for other single-label names and forwards the rest to the host's
 // resolvers.
-type DNSServer struct {
+type Server struct {
 	Records   Records
 	Upstreams []string // "host:53" ...
 	TTL       uint32
@@ -48,7 +54,7 @@ type dnsListener struct {
 // Listen serves on ip:53 (UDP and TCP), with the sockets opened in the
 // namespace at nsPath. IP_FREEBIND lets it listen before the bridge has
 // the address. Listening twice on one address is a no-op.
-func (s *DNSServer) Listen(nsPath string, ip netip.Addr) error {
+func (s *Server) Listen(nsPath string, ip netip.Addr) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.listeners == nil {
@@ -73,7 +79,7 @@ func (s *DNSServer) Listen(nsPath string, ip netip.Addr) error {
 	addr := net.JoinHostPort(ip.String(), "53")
 	var pc net.PacketConn
 	var ln net.Listener
-	err := InNS(nsPath, func() error {
+	err := network.InNS(nsPath, func() error {
 		var err error
 		if pc, err = lc.ListenPacket(context.Background(), "udp4", addr); err != nil {
 			return err
@@ -98,7 +104,7 @@ func (s *DNSServer) Listen(nsPath string, ip netip.Addr) error {
 }
 
 // Keep stops listening on every address not in ips.
-func (s *DNSServer) Keep(ips []netip.Addr) {
+func (s *Server) Keep(ips []netip.Addr) {
 	keep := map[netip.Addr]bool{}
 	for _, ip := range ips {
 		keep[ip] = true
@@ -114,7 +120,7 @@ func (s *DNSServer) Keep(ips []netip.Addr) {
 }
 
 // Close stops every listener.
-func (s *DNSServer) Close() { s.Keep(nil) }
+func (s *Server) Close() { s.Keep(nil) }
 
 func (l *dnsListener) close() {
 	for _, srv := range l.servers {
@@ -122,7 +128,7 @@ func (l *dnsListener) close() {
 	}
 }
 
-func (s *DNSServer) serve(server netip.Addr, w dns.ResponseWriter, r *dns.Msg) {
+func (s *Server) serve(server netip.Addr, w dns.ResponseWriter, r *dns.Msg) {
 	client := remoteAddr(w.RemoteAddr())
 	m := new(dns.Msg)
 	m.SetReply(r)
@@ -171,7 +177,7 @@ func (s *DNSServer) serve(server netip.Addr, w dns.ResponseWriter, r *dns.Msg) {
 }
 
 // forward asks the host's resolvers, in order.
-func (s *DNSServer) forward(r *dns.Msg, tcp bool) *dns.Msg {
+func (s *Server) forward(r *dns.Msg, tcp bool) *dns.Msg {
 	netw := "udp"
 	if tcp {
 		netw = "tcp"

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/opencontainers/runc/libcontainer"
 	// The C constructor of libcontainer's init child (see cmd/tug/main.go).
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 	"go.podman.io/storage/pkg/reexec"
@@ -24,8 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
-		oci.LoadEarlySeccomp()
-		libcontainer.Init() // a container's init: never returns
+		oci.Init() // a container's init: never returns
 	}
 	if reexec.Init() {
 		return

@@ -3,9 +3,7 @@ package main
 
 import (
 	"os"
-	"runtime/debug"
 
-	"github.com/opencontainers/runc/libcontainer"
 	// The C constructor that libcontainer's init child needs: it joins or
 	// creates the container's namespaces before the Go runtime starts.
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
@@ -18,10 +16,7 @@ func main() {
 	// Keep main short: whatever runs before these checks runs again in
 	// every container's init and every monitor.
 	if len(os.Args) > 1 && os.Args[1] == "init" {
-		// The init ends in the container's exec: a collection is only cost.
-		debug.SetGCPercent(-1)
-		oci.LoadEarlySeccomp()
-		libcontainer.Init() // a container's init: never returns
+		oci.Init() // a container's init: never returns
 	}
 	// Storage's re-executions, and the container monitor ("tug-monitor").
 	if reexec.Init() {

@@ -546,7 +546,6 @@ func (c *Container) removeLocked(volumes bool) error {
 	if err != nil {
 		return err
 	}
-	r.removeLock(c.ID)
 	r.writeEvent(c, "destroy", nil)
 	for _, v := range gone {
 		r.volumeEvent(v, "destroy", nil)

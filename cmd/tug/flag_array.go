@@ -14,12 +14,15 @@ import (
 // 100 KB of new pages on every call for "[]".
 func stringArrayVarP(fs *pflag.FlagSet, p *[]string, name, shorthand, usage string) {
 	*p = nil
-	fs.VarP(&stringArray{value: p}, name, shorthand, usage)
+	f := fs.VarPF(&stringArray{value: p}, name, shorthand, usage)
+	// pflag knows its own array's "[]" for no default; help prints
+	// "(default ...)" for any other type unless the default is "".
+	f.DefValue = ""
 }
 
 // stringArray is pflag's stringArray: each use of the flag adds one value,
 // commas included; String and Type are the same, so completion, help and
-// GetStringArray see no difference.
+// GetStringArray see no difference (the test compares them).
 type stringArray struct {
 	value   *[]string
 	changed bool

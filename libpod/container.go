@@ -119,7 +119,19 @@ func (c *Container) ShortID() string { return c.ID[:12] }
 func (c *Container) RunDir() string { return filepath.Join(c.rt.RunRoot, "containers", c.ID) }
 
 // DataDir holds the container's persistent files: log, hosts, resolv.conf.
-func (c *Container) DataDir() string { return filepath.Join(c.rt.Root, "containers", c.ID) }
+// A --rm container keeps them in its run directory, as nothing of it is to
+// outlive its run (Docker removes such a container even when the daemon
+// restarts): a directory fewer made and removed per run, and no disk inode
+// at all where the run root is a tmpfs, as on a normal machine.
+func (c *Container) DataDir() string {
+	if c.Spec.AutoRemove {
+		return c.RunDir()
+	}
+	return c.persistentDir()
+}
+
+// persistentDir is the data directory in the storage root.
+func (c *Container) persistentDir() string { return filepath.Join(c.rt.Root, "containers", c.ID) }
 
 // LogPath is where a file log driver writes.
 func (c *Container) LogPath() string {

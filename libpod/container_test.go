@@ -79,3 +79,24 @@ func FuzzParseDetachKeys(f *testing.F) {
 		}
 	})
 }
+
+// A --rm container keeps its hosts, resolv.conf and log in its run
+// directory; any other keeps them in the storage root, across reboots.
+func TestDataDirOfAutoRemoveIsTheRunDir(t *testing.T) {
+	r := &Runtime{Root: "/data/tug", RunRoot: "/run/tug"}
+	c := &Container{rt: r}
+	c.ID = newID()
+	if got, want := c.DataDir(), "/data/tug/containers/"+c.ID; got != want {
+		t.Errorf("DataDir = %s, want %s", got, want)
+	}
+	if got, want := c.LogPath(), "/data/tug/containers/"+c.ID+"/ctr.log"; got != want {
+		t.Errorf("LogPath = %s, want %s", got, want)
+	}
+	c.Spec.AutoRemove = true
+	if got, want := c.DataDir(), c.RunDir(); got != want {
+		t.Errorf("DataDir of a --rm container = %s, want its run directory %s", got, want)
+	}
+	if got, want := c.LogPath(), "/run/tug/containers/"+c.ID+"/ctr.log"; got != want {
+		t.Errorf("LogPath of a --rm container = %s, want %s", got, want)
+	}
+}

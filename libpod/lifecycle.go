@@ -541,12 +541,13 @@ func (c *Container) removeLocked(volumes bool) error {
 	}
 	c.releaseNetwork()
 	c.releaseRunDir()
-	os.RemoveAll(c.DataDir())
+	// (With --rm the data directory was the run directory; one made by an
+	// older tug is in the storage root all the same.)
+	os.RemoveAll(c.persistentDir())
 	gone, err := r.deleteContainerRow(c.ID, volumes)
 	if err != nil {
 		return err
 	}
-	r.removeLock(c.ID)
 	r.writeEvent(c, "destroy", nil)
 	for _, v := range gone {
 		r.volumeEvent(v, "destroy", nil)

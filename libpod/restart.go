@@ -112,10 +112,7 @@ func (c *Container) restartAfter(run int, delay time.Duration) error {
 	}
 	defer lock.unlock()
 	if err := c.reload(); err != nil {
-		// Removed meanwhile: the lock file this made is the last of it.
-		lock.unlock()
-		c.rt.removeLock(c.ID)
-		return nil
+		return nil // removed meanwhile
 	}
 	if c.State.Status != StatusRestarting || c.State.Run != run || c.State.MonitorPid != os.Getpid() {
 		return nil

@@ -178,6 +178,7 @@ func (r *Runtime) Shutdown() {
 // kept short by its checkpoints instead (dbConnect).
 func (r *Runtime) ShutdownAtExit() {
 	trace("shutdown")
+	defer TraceMemory()
 	defer trace("shutdown done")
 	if r.store != nil {
 		if _, err := r.store.Shutdown(false); err != nil {

@@ -138,5 +138,5 @@ func inspectOne(name, typ string, size bool) (any, error) {
 }
 
 func init() {
-	rootCmd.AddCommand(newInspectCommand())
+	register("", "", "inspect", newInspectCommand)
 }

@@ -128,6 +128,7 @@ func getRuntime() (*libpod.Runtime, error) {
 func addCommand(cmd *cobra.Command) { rootCmd.AddCommand(cmd) }
 
 func execute(args []string) int {
+	addCommands(args)
 	rootCmd.SetArgs(args)
 	err := rootCmd.Execute()
 	if err == nil {

@@ -50,5 +50,5 @@ func execCommand(argv []string) error {
 }
 
 func init() {
-	rootCmd.AddCommand(newUnshareCommand())
+	register("", "", "unshare", newUnshareCommand)
 }

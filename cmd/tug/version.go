@@ -91,5 +91,5 @@ func writeVersion(w io.Writer, rep versionReport) error {
 }
 
 func init() {
-	rootCmd.AddCommand(newVersionCommand())
+	register("", "", "version", newVersionCommand)
 }

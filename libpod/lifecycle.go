@@ -586,12 +586,18 @@ func (c *Container) Cleanup(run int) error {
 	if run != 0 && c.State.Run != run {
 		return nil
 	}
+	if c.State.Status == StatusRemoving {
+		// Every removal holds the lock, and the lock is ours: the one that
+		// marked the row was cut short (a CLI killed in `run --rm` or
+		// `rm`). Finish it, as the user asked.
+		return c.removeLocked(c.Spec.AutoRemove)
+	}
 	// One write for the exit and the unmount (or none: --rm removes the
 	// row). An exit the monitor saw is this call's to record: syncs
 	// without the lock only show it.
 	was := c.State.Status
 	exited := c.refresh()
-	if c.Running() || c.State.Status == StatusRemoving || c.State.Status == StatusRestarting {
+	if c.Running() || c.State.Status == StatusRestarting {
 		if exited {
 			c.saveState() // an adopted start, a lost restart
 		}

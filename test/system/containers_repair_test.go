@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 )
@@ -71,6 +72,24 @@ func TestContainersUnrecordedStartIsSeen(t *testing.T) {
 		waitUntil(t, "the monitor's cleanup", func() bool { return e.storageMounts() == 0 })
 		if st := e.inspect("unrecorded", "{{.State.Status}} {{.State.ExitCode}}"); st != "exited 137" {
 			t.Fatalf("after stop: %q", st)
+		}
+	})
+}
+
+// A removal cut short while the container still ran (a CLI killed in `run
+// --rm` or `rm -f`) is finished by the container's own cleanup at its exit.
+func TestContainersInterruptedRemovalFinishedAtExit(t *testing.T) {
+	withImages(t, func(t *testing.T, e *Env) {
+		e.TugOK("run", "-d", "--rm", "--name", "cut", "--network", "none", Img("busybox"), "sleep", "2")
+		setState(t, e, "cut", func(st map[string]any) { st["status"] = "removing" })
+		for i := 0; i < 100 && e.Tug("container", "exists", "cut").Code == 0; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if e.Tug("container", "exists", "cut").Code == 0 {
+			t.Fatalf("the interrupted removal was not finished: %s", e.TugOK("ps", "-a").Out)
+		}
+		if n := e.storageMounts(); n != 0 {
+			t.Fatalf("%d mounts left", n)
 		}
 	})
 }

@@ -526,7 +526,6 @@ func (c *Container) removeLocked(volumes bool) error {
 	if err := c.saveState(); err != nil {
 		return err
 	}
-	oci.Runtime{Root: r.ociStateRoot(), Rootless: r.Rootless}.Destroy(c.ID)
 	if c.State.Mounted {
 		c.releaseMounts() // its cleanup never ran (a killed monitor, rm -f)
 	}
@@ -539,6 +538,10 @@ func (c *Container) removeLocked(volumes bool) error {
 	} else {
 		return err
 	}
+	// The runtime's state goes after the storage: at the exit of a
+	// foreground `run --rm` the monitor destroys it meanwhile, and this is
+	// only for a monitor that was killed.
+	oci.Runtime{Root: r.ociStateRoot(), Rootless: r.Rootless}.Destroy(c.ID)
 	c.releaseNetwork()
 	c.releaseRunDir()
 	// (With --rm the data directory was the run directory; one made by an

@@ -171,6 +171,11 @@ func run(runDir string) error {
 	trace("output drained")
 	exit := Exit{Code: code, FinishedAt: finished, OOMKilled: proc.OOMKilled()}
 	writeExitFile(exit)
+	m.logw.Close()
+	// The clients learn of the exit first: a foreground `run --rm` removes
+	// the container meanwhile (its removal destroys the runtime's state
+	// last, so it finds it gone).
+	m.announce(exit)
 	proc.Destroy()
 	trace("destroyed")
 	if slirp != nil {
@@ -178,8 +183,7 @@ func run(runDir string) error {
 		slirp.exitFd.Close()
 		defer slirp.stop()
 	}
-	m.logw.Close()
-	m.finish(exit)
+	m.waitClients()
 	trace("finished")
 	if m.cleaned || len(m.cfg.Cleanup) == 0 {
 		return nil
@@ -531,6 +535,12 @@ func (m *monitor) serve(c *client) {
 // finish tells every client how the container exited and waits (a while)
 // for them to go, so that one doing the cleanup can say so.
 func (m *monitor) finish(e Exit) {
+	m.announce(e)
+	m.waitClients()
+}
+
+// announce sends the exit to every client.
+func (m *monitor) announce(e Exit) {
 	b, _ := json.Marshal(e)
 	m.mu.Lock()
 	clients := append([]*client(nil), m.clients...)
@@ -538,6 +548,14 @@ func (m *monitor) finish(e Exit) {
 	for _, c := range clients {
 		c.send(FrameExit, b)
 	}
+}
+
+// waitClients waits (at most 30 s) until the clients are done, then closes
+// their connections.
+func (m *monitor) waitClients() {
+	m.mu.Lock()
+	clients := append([]*client(nil), m.clients...)
+	m.mu.Unlock()
 	done := make(chan struct{})
 	go func() { m.wg.Wait(); close(done) }()
 	select {

@@ -88,6 +88,7 @@ func (c *Container) Start(ctx context.Context, opts StartOptions) (*AttachSessio
 }
 
 func (c *Container) startLocked(opts StartOptions) (*AttachSession, error) {
+	go oci.WarmSpecJSON() // on the other core, before the spec is written
 	r := c.rt
 	store, err := r.Store()
 	if err != nil {

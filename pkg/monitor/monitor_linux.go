@@ -94,6 +94,7 @@ type monitor struct {
 func run(runDir string) error {
 	// Started early, the monitor waits until its files are written: a byte
 	// on fd 4 says go, its closing without one that the start was given up.
+	oci.WarmJSON() // while the CLI still writes the files
 	goPipe := os.NewFile(4, "go")
 	n, _ := goPipe.Read(make([]byte, 1))
 	goPipe.Close()

@@ -115,10 +115,15 @@ func execMonitorIn(ns string) int {
 		if !strings.HasPrefix(string(cmd), "tug-exec\x00") {
 			continue
 		}
-		children, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-		for _, c := range strings.Fields(string(children)) {
-			if got, _ := os.Readlink("/proc/" + c + "/ns/pid"); got == ns {
-				return pid
+		// A child is listed under the thread that forked it, which in Go
+		// is any of the process's threads.
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+		for _, task := range tasks {
+			children, _ := os.ReadFile(task)
+			for _, c := range strings.Fields(string(children)) {
+				if got, _ := os.Readlink("/proc/" + c + "/ns/pid"); got == ns {
+					return pid
+				}
 			}
 		}
 	}
